@@ -1,0 +1,86 @@
+import { DecodeError } from './errors.js';
+
+/**
+ * Bounds-checked big-endian reader over one frame. Every binary read in the codecs goes through
+ * it so a short or lying frame becomes a DecodeError with the offset, never an out-of-range read.
+ */
+export class ByteCursor {
+  private pos: number;
+
+  constructor(
+    readonly buf: Buffer,
+    start = 0,
+    private readonly end = buf.length,
+  ) {
+    this.pos = start;
+  }
+
+  get offset(): number {
+    return this.pos;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  private need(n: number, what: string): number {
+    if (n < 0 || this.pos + n > this.end) {
+      throw new DecodeError(`truncated: need ${n} byte(s) for ${what}, have ${this.end - this.pos}`, this.pos);
+    }
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
+  u8(what = 'u8'): number {
+    return this.buf[this.need(1, what)] as number;
+  }
+
+  u16(what = 'u16'): number {
+    return this.buf.readUInt16BE(this.need(2, what));
+  }
+
+  u24(what = 'u24'): number {
+    const at = this.need(3, what);
+    return this.buf.readUIntBE(at, 3);
+  }
+
+  u32(what = 'u32'): number {
+    return this.buf.readUInt32BE(this.need(4, what));
+  }
+
+  i32(what = 'i32'): number {
+    return this.buf.readInt32BE(this.need(4, what));
+  }
+
+  bytes(n: number, what = 'bytes'): Buffer {
+    const at = this.need(n, what);
+    return this.buf.subarray(at, at + n);
+  }
+
+  skip(n: number, what = 'skip'): void {
+    this.need(n, what);
+  }
+
+  /** Reads n bytes as packed BCD digits (two per byte, high nibble first). */
+  bcd(n: number, what = 'bcd'): string {
+    const b = this.bytes(n, what);
+    let out = '';
+    for (const byte of b) {
+      const hi = byte >> 4;
+      const lo = byte & 0x0f;
+      if (hi > 9 || lo > 9) throw new DecodeError(`invalid BCD digit in ${what}`, this.pos - n);
+      out += String(hi) + String(lo);
+    }
+    return out;
+  }
+
+  /** Reads one byte as a two-digit BCD number. */
+  bcdByte(what = 'bcd byte'): number {
+    const byte = this.u8(what);
+    const hi = byte >> 4;
+    const lo = byte & 0x0f;
+    if (hi > 9 || lo > 9) throw new DecodeError(`invalid BCD digit in ${what}`, this.pos - 1);
+    return hi * 10 + lo;
+  }
+}

@@ -1,0 +1,86 @@
+import { DecodeError } from './errors.js';
+
+export const KNOTS_TO_KMH = 1.852;
+
+/** Rounds to the record's fixed 6 decimals for coordinates. */
+export function round6(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
+
+export function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+export function knotsToKmh(knots: number): number {
+  return round2(knots * KNOTS_TO_KMH);
+}
+
+/**
+ * Parses NMEA-style `[D]DDMM.MMMM` text into decimal degrees. Zero padding is not guaranteed in
+ * H02 captures (`701.8915`, `954.9490`), so degrees are "the integer part without its last two
+ * digits". Also accepts the dash form `-23-35.3408` and the no-decimal-point form `37573392`
+ * (last 4 digits are minute decimals) seen in H02 firmwares.
+ */
+export function parseDegreesMinutes(text: string, hemisphere?: string): number {
+  const trimmed = text.trim();
+  if (trimmed === '') throw new DecodeError('empty coordinate');
+  let degrees: number;
+  let minutes: number;
+  const dash = /^-?(\d{1,3})-(\d{1,2}(?:\.\d+)?)$/.exec(trimmed);
+  if (dash) {
+    degrees = Number(dash[1]);
+    minutes = Number(dash[2]);
+  } else if (/^\d+\.\d+$/.test(trimmed) || /^\d+$/.test(trimmed)) {
+    let intPart: string;
+    let fracPart: string;
+    const dot = trimmed.indexOf('.');
+    if (dot >= 0) {
+      intPart = trimmed.slice(0, dot);
+      fracPart = trimmed.slice(dot + 1);
+    } else {
+      // no decimal point: the last 4 digits are minute decimals
+      if (trimmed.length < 5) throw new DecodeError(`bad coordinate "${text}"`);
+      intPart = trimmed.slice(0, -4);
+      fracPart = trimmed.slice(-4);
+    }
+    const degDigits = intPart.slice(0, Math.max(0, intPart.length - 2));
+    const minDigits = intPart.slice(Math.max(0, intPart.length - 2));
+    degrees = degDigits === '' ? 0 : Number(degDigits);
+    minutes = Number(`${minDigits || '0'}.${fracPart || '0'}`);
+  } else {
+    throw new DecodeError(`bad coordinate "${text}"`);
+  }
+  if (!Number.isFinite(degrees) || !Number.isFinite(minutes) || minutes >= 60) {
+    throw new DecodeError(`bad coordinate "${text}"`);
+  }
+  let value = degrees + minutes / 60;
+  if (trimmed.startsWith('-')) value = -value;
+  if (hemisphere === 'S' || hemisphere === 'W' || hemisphere === 's' || hemisphere === 'w') value = -value;
+  return round6(value);
+}
+
+/** Builds an ISO-8601 UTC string, validating ranges; two-digit years are 2000-based. */
+export function utcIso(year: number, month: number, day: number, hour: number, minute: number, second: number): string {
+  const y = year < 100 ? 2000 + year : year;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+    throw new DecodeError(`bad date/time ${y}-${month}-${day} ${hour}:${minute}:${second}`);
+  }
+  const ms = Date.UTC(y, month - 1, day, hour, minute, Math.min(second, 59));
+  if (!Number.isFinite(ms)) throw new DecodeError('bad date/time');
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+/** HHMMSS (optionally with .sss) and DDMMYY digits to ISO UTC. */
+export function isoFromHhmmssDdmmyy(hhmmss: string, ddmmyy: string): string {
+  if (!/^\d{6}(\.\d+)?$/.test(hhmmss) || !/^\d{6}$/.test(ddmmyy)) {
+    throw new DecodeError(`bad time "${hhmmss}" / date "${ddmmyy}"`);
+  }
+  return utcIso(
+    Number(ddmmyy.slice(4, 6)),
+    Number(ddmmyy.slice(2, 4)),
+    Number(ddmmyy.slice(0, 2)),
+    Number(hhmmss.slice(0, 2)),
+    Number(hhmmss.slice(2, 4)),
+    Number(hhmmss.slice(4, 6)),
+  );
+}
