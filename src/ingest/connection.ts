@@ -1,0 +1,352 @@
+/**
+ * One tracker connection (TCP) or UDP source: detect the family, frame, decode through the
+ * family's session, commit every record, and only then write the ACKs the protocol requires.
+ */
+import { ProtocolStream, type StreamEvent } from '../protocol/stream.js';
+import type {
+  DecodedMessage,
+  ProtocolFamily,
+  ProtocolModule,
+  ProtocolSession,
+  SessionMessage,
+  SessionOptions,
+} from '../protocol/types.js';
+import type { NewOutboxRow, OutboxRow } from '../store/types.js';
+import type { Connection, ConnectionSink } from '../transport/types.js';
+import { eventRow, laneFor, recordRow, toRecord, type NormalizedRecord } from './record.js';
+import type { DeviceRegistry } from './registry.js';
+
+export interface IngestLimits {
+  maxFrameBytes: number;
+  maxBytesBeforeDetect: number;
+  detectTimeoutSec: number;
+  loginTimeoutSec: number;
+}
+
+export interface DevicePolicy {
+  allow: readonly string[];
+  deny: readonly string[];
+  duplicateLogin: 'replace' | 'reject';
+}
+
+export interface IngestStore {
+  enqueue(row: NewOutboxRow): Promise<OutboxRow>;
+}
+
+export interface IngestLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+  isLevelEnabled?(level: string): boolean;
+}
+
+/** A bounded ring of recent ACK latencies (ms from frame receipt to ACK written). */
+export class LatencyRing {
+  private readonly samples: Float64Array;
+  private next = 0;
+  private filled = 0;
+  constructor(size = 4096) {
+    this.samples = new Float64Array(size);
+  }
+  add(ms: number): void {
+    this.samples[this.next] = ms;
+    this.next = (this.next + 1) % this.samples.length;
+    if (this.filled < this.samples.length) this.filled++;
+  }
+  percentile(p: number): number | undefined {
+    if (this.filled === 0) return undefined;
+    const sorted = Array.from(this.samples.subarray(0, this.filled)).sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  }
+  reset(): void {
+    this.next = 0;
+    this.filled = 0;
+  }
+}
+
+export interface IngestCounters {
+  frames: Record<string, number>;
+  records: number;
+  events: number;
+  acks: number;
+  decodeErrors: Record<string, number>;
+  crcMismatches: number;
+  junkBytes: number;
+  unattributed: number;
+  denied: number;
+  duplicateLogins: number;
+  storeRejected: number;
+  undetected: Record<string, number>;
+  ackLatency: LatencyRing;
+}
+
+export function newIngestCounters(): IngestCounters {
+  return {
+    frames: {},
+    records: 0,
+    events: 0,
+    acks: 0,
+    decodeErrors: {},
+    crcMismatches: 0,
+    junkBytes: 0,
+    unattributed: 0,
+    denied: 0,
+    duplicateLogins: 0,
+    storeRejected: 0,
+    undetected: {},
+    ackLatency: new LatencyRing(),
+  };
+}
+
+export interface ConnectionContext {
+  limits: IngestLimits;
+  devices: DevicePolicy;
+  sessionOptions: SessionOptions;
+  modules: Readonly<Record<ProtocolFamily, ProtocolModule>>;
+  store: IngestStore;
+  registry: DeviceRegistry;
+  counters: IngestCounters;
+  log: IngestLogger;
+  now: () => number;
+}
+
+/** After this many undecodable frames in a row, the peer is not a tracker we can serve. */
+const MAX_CONSECUTIVE_ERRORS = 20;
+
+interface PendingAck {
+  commits: Promise<OutboxRow>[];
+  ack: Buffer | undefined;
+  record: NormalizedRecord | undefined;
+  message: DecodedMessage | undefined;
+  deviceId: string | undefined;
+  startedMs: number;
+}
+
+/** What the connection remembers about a device synchronously, to derive events in order. */
+interface DeviceMemory {
+  alarms: readonly string[] | undefined;
+  ignition: boolean | undefined;
+  relay: 'cut' | 'normal' | undefined;
+}
+
+export class TrackerConnection implements ConnectionSink {
+  private readonly stream: ProtocolStream;
+  private boundDeviceId: string | undefined;
+  private readonly memory = new Map<string, DeviceMemory>();
+  private consecutiveErrors = 0;
+  private ackChain: Promise<void> = Promise.resolve();
+  private deadline: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly ctx: ConnectionContext,
+  ) {
+    this.stream = new ProtocolStream({
+      modules: ctx.modules,
+      maxFrameBytes: ctx.limits.maxFrameBytes,
+      maxBytesBeforeDetect: ctx.limits.maxBytesBeforeDetect,
+      sessionOptions: ctx.sessionOptions,
+    });
+    // UDP sources are forgotten by the listener's idle sweep instead.
+    if (conn.transport === 'tcp') this.armDeadline(ctx.limits.detectTimeoutSec, 'detect_timeout');
+  }
+
+  get deviceId(): string | undefined {
+    return this.boundDeviceId;
+  }
+
+  data(bytes: Buffer): void {
+    if (this.conn.closed) return;
+    const receivedAt = new Date(this.ctx.now());
+    const events = this.conn.transport === 'udp' ? this.stream.datagram(bytes, receivedAt) : this.stream.push(bytes, receivedAt);
+    this.handleEvents(events, receivedAt);
+  }
+
+  closed(reason: string): void {
+    if (this.deadline) clearTimeout(this.deadline);
+    this.deadline = undefined;
+    const pending = this.stream.pendingBytes;
+    if (pending > 0) this.ctx.counters.junkBytes += pending;
+    if (this.boundDeviceId) this.ctx.registry.unbind(this.boundDeviceId, this.conn, reason);
+  }
+
+  private armDeadline(seconds: number, reason: string): void {
+    if (this.deadline) clearTimeout(this.deadline);
+    this.deadline = setTimeout(() => {
+      this.deadline = undefined;
+      if (!this.boundDeviceId) this.conn.close(reason);
+    }, seconds * 1000);
+    this.deadline.unref?.();
+  }
+
+  private handleEvents(events: StreamEvent[], receivedAt: Date): void {
+    const ctx = this.ctx;
+    for (const event of events) {
+      if (this.conn.closed) return;
+      switch (event.kind) {
+        case 'detected':
+          ctx.log.debug({ conn: this.conn.id, family: event.family }, 'protocol detected');
+          if (this.conn.transport === 'tcp' && !this.boundDeviceId) this.armDeadline(ctx.limits.loginTimeoutSec, 'login_timeout');
+          break;
+        case 'undetected':
+          ctx.counters.undetected[event.name] = (ctx.counters.undetected[event.name] ?? 0) + 1;
+          if (this.conn.transport === 'tcp') {
+            ctx.log.info({ conn: this.conn.id, remote: this.conn.remote, why: event.reason }, 'not a tracker: closing');
+            this.conn.close(event.name);
+          } else {
+            ctx.log.debug({ conn: this.conn.id, remote: this.conn.remote, why: event.reason }, 'undetectable datagram dropped');
+          }
+          return;
+        case 'junk':
+          ctx.counters.junkBytes += event.bytes.length;
+          ctx.log.debug({ conn: this.conn.id, bytes: event.bytes.length, why: event.reason }, 'discarded bytes');
+          break;
+        case 'decode_error':
+          ctx.counters.frames[event.family] = (ctx.counters.frames[event.family] ?? 0) + 1;
+          ctx.counters.decodeErrors[event.family] = (ctx.counters.decodeErrors[event.family] ?? 0) + 1;
+          ctx.log.debug({ conn: this.conn.id, family: event.family, err: event.error.message, hex: event.frame.subarray(0, 64).toString('hex') }, 'undecodable frame');
+          if (++this.consecutiveErrors >= MAX_CONSECUTIVE_ERRORS) this.conn.close('decode_errors');
+          break;
+        case 'messages':
+          ctx.counters.frames[event.family] = (ctx.counters.frames[event.family] ?? 0) + 1;
+          this.consecutiveErrors = 0;
+          this.handleMessages(event.family, event.frame, event.messages, receivedAt);
+          break;
+      }
+    }
+  }
+
+  private handleMessages(family: ProtocolFamily, frame: Buffer, messages: SessionMessage[], receivedAt: Date): void {
+    const ctx = this.ctx;
+    const session = this.stream.session as ProtocolSession;
+    const nowMs = receivedAt.getTime();
+    const sessionId = session.deviceId;
+    if (sessionId !== undefined && sessionId !== this.boundDeviceId && !this.bind(sessionId, family, session, nowMs)) return;
+
+    for (const { message, ack } of messages) {
+      if (message.crcValid === false) ctx.counters.crcMismatches++;
+      const deviceId = message.deviceId ?? sessionId;
+      if (deviceId === undefined) {
+        // GT06 frames before a login carry no identity (PROTOCOLS.md 2): unattributable. No ACK, so
+        // the unit reconnects and logs in again instead of believing it was heard.
+        ctx.counters.unattributed++;
+        continue;
+      }
+      if (!this.allowed(deviceId)) {
+        ctx.counters.denied++;
+        continue;
+      }
+      const record = toRecord(message, deviceId, receivedAt);
+      const memory = this.memoryFor(deviceId);
+      const { lane, protected: isProtected } = laneFor({ record, previousAlarms: memory.alarms });
+      const commits: Promise<OutboxRow>[] = [this.enqueue(recordRow(record, lane, isProtected, nowMs, frame))];
+      for (const event of derivedEvents(record, memory)) {
+        commits.push(this.enqueue(eventRow(event, nowMs)));
+        ctx.counters.events++;
+      }
+      memory.alarms = record.alarms;
+      if (record.ignition !== undefined) memory.ignition = record.ignition;
+      if (record.relay !== undefined) memory.relay = record.relay;
+      this.scheduleAck({ commits, ack, record, message, deviceId, startedMs: nowMs });
+    }
+  }
+
+  private enqueue(row: NewOutboxRow): Promise<OutboxRow> {
+    try {
+      return this.ctx.store.enqueue(row);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Durable before acknowledged: the ACK for a frame is written only after every row it produced
+   * has committed, and ACKs leave in frame order (one chain per connection).
+   */
+  private scheduleAck(p: PendingAck): void {
+    this.ackChain = this.ackChain.then(async () => {
+      try {
+        await Promise.all(p.commits);
+      } catch (err) {
+        this.ctx.counters.storeRejected++;
+        this.ctx.log.warn({ conn: this.conn.id, deviceId: p.deviceId, err: String(err) }, 'record not stored: no ACK sent');
+        return;
+      }
+      this.ctx.counters.records++;
+      if (p.deviceId && p.record && p.message) {
+        this.ctx.registry.noteRecord(p.deviceId, p.record, p.message, p.startedMs);
+      }
+      if (p.ack && !this.conn.closed) {
+        if (this.conn.write(p.ack)) {
+          this.ctx.counters.acks++;
+          this.ctx.counters.ackLatency.add(this.ctx.now() - p.startedMs);
+        }
+      }
+    });
+  }
+
+  private allowed(deviceId: string): boolean {
+    const { allow, deny } = this.ctx.devices;
+    if (deny.includes(deviceId)) return false;
+    return allow.length === 0 || allow.includes(deviceId);
+  }
+
+  private bind(deviceId: string, family: ProtocolFamily, session: ProtocolSession, nowMs: number): boolean {
+    const ctx = this.ctx;
+    if (!this.allowed(deviceId)) {
+      ctx.counters.denied++;
+      ctx.log.warn({ conn: this.conn.id, remote: this.conn.remote, deviceId }, 'device not allowed: closing');
+      this.conn.close('denied');
+      return false;
+    }
+    const existing = ctx.registry.get(deviceId);
+    if (existing?.conn && existing.conn !== this.conn && !existing.conn.closed) {
+      ctx.counters.duplicateLogins++;
+      if (ctx.devices.duplicateLogin === 'reject') {
+        ctx.log.warn({ conn: this.conn.id, remote: this.conn.remote, deviceId, holder: existing.conn.remote }, 'identity already connected: rejecting the newcomer');
+        this.conn.close('duplicate_login');
+        return false;
+      }
+    }
+    if (this.boundDeviceId) ctx.registry.unbind(this.boundDeviceId, this.conn, 'identity_changed');
+    this.boundDeviceId = deviceId;
+    if (this.deadline) clearTimeout(this.deadline);
+    this.deadline = undefined;
+    const device = ctx.registry.get(deviceId);
+    this.memory.set(deviceId, {
+      alarms: device?.alarms,
+      ignition: device?.ignition,
+      relay: device?.relay,
+    });
+    const previous = ctx.registry.bind(deviceId, family, this.conn, session, nowMs);
+    if (previous) {
+      // A unit that reconnects before its old TCP connection timed out is the common case.
+      ctx.log.info({ deviceId, old: previous.remote, new: this.conn.remote }, 'device reconnected: closing its previous connection');
+      previous.close('replaced');
+    }
+    ctx.log.info({ conn: this.conn.id, remote: this.conn.remote, deviceId, family }, 'device identified');
+    return true;
+  }
+
+  private memoryFor(deviceId: string): DeviceMemory {
+    let m = this.memory.get(deviceId);
+    if (!m) {
+      const device = this.ctx.registry.get(deviceId);
+      m = { alarms: device?.alarms, ignition: device?.ignition, relay: device?.relay };
+      this.memory.set(deviceId, m);
+    }
+    return m;
+  }
+}
+
+/** Ignition and relay transitions become events on `up/evt` (CONTRACT section 3). */
+function derivedEvents(record: NormalizedRecord, memory: DeviceMemory) {
+  const events: Array<{ v: 1; type: 'ignition_on' | 'ignition_off' | 'relay_changed'; deviceId: string | null; receivedAt: string; [k: string]: unknown }> = [];
+  if (record.ignition !== undefined && memory.ignition !== undefined && record.ignition !== memory.ignition) {
+    events.push({ v: 1, type: record.ignition ? 'ignition_on' : 'ignition_off', deviceId: record.deviceId, receivedAt: record.receivedAt, fixTime: record.fixTime });
+  }
+  if (record.relay !== undefined && memory.relay !== undefined && record.relay !== memory.relay) {
+    events.push({ v: 1, type: 'relay_changed', deviceId: record.deviceId, receivedAt: record.receivedAt, relay: record.relay, previous: memory.relay });
+  }
+  return events;
+}

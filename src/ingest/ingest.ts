@@ -1,0 +1,83 @@
+/**
+ * The ingest service: the transport's connection handler. Owns the device registry's link to the
+ * store (device online/offline events) and the counters ops exposes.
+ */
+import type { ProtocolFamily, ProtocolModule, SessionOptions } from '../protocol/types.js';
+import type { Connection, ConnectionHandler, ConnectionSink } from '../transport/types.js';
+import {
+  newIngestCounters,
+  TrackerConnection,
+  type DevicePolicy,
+  type IngestCounters,
+  type IngestLimits,
+  type IngestLogger,
+  type IngestStore,
+} from './connection.js';
+import { eventRow } from './record.js';
+import type { DeviceRegistry } from './registry.js';
+
+export interface IngestOptions {
+  limits: IngestLimits;
+  devices: DevicePolicy;
+  sessionOptions: SessionOptions;
+}
+
+export interface IngestDeps {
+  modules: Readonly<Record<ProtocolFamily, ProtocolModule>>;
+  store: IngestStore;
+  registry: DeviceRegistry;
+  log: IngestLogger;
+  now: () => number;
+}
+
+export class IngestService implements ConnectionHandler {
+  readonly counters: IngestCounters = newIngestCounters();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly options: IngestOptions,
+    private readonly deps: IngestDeps,
+  ) {}
+
+  start(): void {
+    const { registry, store, now, log } = this.deps;
+    this.unsubscribe = registry.subscribe({
+      online: (device) => {
+        const ts = now();
+        store
+          .enqueue(
+            eventRow(
+              { v: 1, type: 'device_online', deviceId: device.deviceId, receivedAt: new Date(ts).toISOString(), protocol: device.protocol, transport: device.transport, remote: device.remote },
+              ts,
+            ),
+          )
+          .catch((err: unknown) => log.warn({ deviceId: device.deviceId, err: String(err) }, 'device_online event not stored'));
+      },
+      offline: (device, reason) => {
+        const ts = now();
+        store
+          .enqueue(eventRow({ v: 1, type: 'device_offline', deviceId: device.deviceId, receivedAt: new Date(ts).toISOString(), reason }, ts))
+          .catch((err: unknown) => log.warn({ deviceId: device.deviceId, err: String(err) }, 'device_offline event not stored'));
+      },
+    });
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  open(conn: Connection): ConnectionSink {
+    return new TrackerConnection(conn, {
+      limits: this.options.limits,
+      devices: this.options.devices,
+      sessionOptions: this.options.sessionOptions,
+      modules: this.deps.modules,
+      store: this.deps.store,
+      registry: this.deps.registry,
+      counters: this.counters,
+      log: this.deps.log,
+      now: this.deps.now,
+    });
+  }
+}

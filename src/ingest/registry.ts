@@ -1,0 +1,199 @@
+/**
+ * Live device registry: which tracker is reachable through which connection and session, and what
+ * the gateway last heard from it (fix, speed, ignition, relay). The commands layer reads it for its
+ * guards and sends through it; ops reads it for status.
+ */
+import type { DecodedMessage, ProtocolFamily, ProtocolSession } from '../protocol/types.js';
+import type { Connection } from '../transport/types.js';
+import type { NormalizedRecord } from './record.js';
+
+export interface LastFix {
+  valid: boolean;
+  fixTime: string | undefined;
+  lat: number | undefined;
+  lon: number | undefined;
+  speedKmh: number | undefined;
+  receivedAtMs: number;
+}
+
+export interface LiveDevice {
+  readonly deviceId: string;
+  protocol: ProtocolFamily;
+  conn: Connection | undefined;
+  session: ProtocolSession | undefined;
+  transport: 'tcp' | 'udp';
+  remote: string | null;
+  online: boolean;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  lastFix: LastFix | undefined;
+  ignition: boolean | undefined;
+  relay: 'cut' | 'normal' | undefined;
+  alarms: readonly string[] | undefined;
+  /** JSON of the last record with a position, persisted by `flushTo` */
+  lastPositionJson: string | undefined;
+  dirty: boolean;
+}
+
+export interface RegistryListener {
+  /** a device bound a connection (login, or first identified frame) */
+  online?(device: LiveDevice): void;
+  offline?(device: LiveDevice, reason: string): void;
+  /** every record committed for a device (after the store accepted it) */
+  record?(device: LiveDevice, record: NormalizedRecord, message: DecodedMessage): void;
+}
+
+export interface DevicePersistence {
+  upsertDevice(d: {
+    deviceId: string;
+    protocol: string;
+    transport: 'tcp' | 'udp';
+    remote: string | null;
+    seenMs: number;
+    online: boolean;
+    lastPosition?: string | null;
+  }): void;
+}
+
+export class DeviceRegistry {
+  private readonly devices = new Map<string, LiveDevice>();
+  private readonly listeners: RegistryListener[] = [];
+
+  get size(): number {
+    return this.devices.size;
+  }
+
+  get onlineCount(): number {
+    let n = 0;
+    for (const d of this.devices.values()) if (d.online) n++;
+    return n;
+  }
+
+  subscribe(listener: RegistryListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  get(deviceId: string): LiveDevice | undefined {
+    return this.devices.get(deviceId);
+  }
+
+  list(): LiveDevice[] {
+    return [...this.devices.values()];
+  }
+
+  /** Seeds a device known from the store (offline until it connects). */
+  seed(row: { deviceId: string; protocol: ProtocolFamily; transport: 'tcp' | 'udp'; remote: string | null; firstSeenMs: number; lastSeenMs: number; lastPosition: string | null }): void {
+    if (this.devices.has(row.deviceId)) return;
+    const device = newDevice(row.deviceId, row.protocol, row.firstSeenMs, row.lastSeenMs);
+    device.transport = row.transport;
+    device.remote = row.remote;
+    device.lastPositionJson = row.lastPosition ?? undefined;
+    device.dirty = false;
+    this.devices.set(row.deviceId, device);
+  }
+
+  /**
+   * Binds a device to a connection. Returns the connection it held before, if any, so the caller
+   * applies the duplicate-login policy.
+   */
+  bind(deviceId: string, protocol: ProtocolFamily, conn: Connection, session: ProtocolSession, nowMs: number): Connection | undefined {
+    let device = this.devices.get(deviceId);
+    if (!device) {
+      device = newDevice(deviceId, protocol, nowMs, nowMs);
+      this.devices.set(deviceId, device);
+    }
+    const previous = device.conn && device.conn !== conn && !device.conn.closed ? device.conn : undefined;
+    device.protocol = protocol;
+    device.conn = conn;
+    device.session = session;
+    device.transport = conn.transport;
+    device.remote = conn.remote;
+    device.lastSeenMs = nowMs;
+    device.dirty = true;
+    if (!device.online) {
+      device.online = true;
+      for (const l of this.listeners) l.online?.(device);
+    }
+    return previous;
+  }
+
+  /** The connection closed; the device goes offline unless another connection took it over. */
+  unbind(deviceId: string, conn: Connection, reason: string): void {
+    const device = this.devices.get(deviceId);
+    if (!device || device.conn !== conn) return;
+    device.conn = undefined;
+    device.session = undefined;
+    device.dirty = true;
+    if (device.online) {
+      device.online = false;
+      for (const l of this.listeners) l.offline?.(device, reason);
+    }
+  }
+
+  /** Updates the live state from a committed record and tells the listeners. */
+  noteRecord(deviceId: string, record: NormalizedRecord, message: DecodedMessage, receivedAtMs: number): void {
+    const device = this.devices.get(deviceId);
+    if (!device) return;
+    device.lastSeenMs = receivedAtMs;
+    if (record.lat !== undefined && record.lon !== undefined) {
+      device.lastFix = {
+        valid: record.valid ?? false,
+        fixTime: record.fixTime,
+        lat: record.lat,
+        lon: record.lon,
+        speedKmh: record.speedKmh,
+        receivedAtMs,
+      };
+      device.lastPositionJson = JSON.stringify(record);
+    }
+    if (record.ignition !== undefined) device.ignition = record.ignition;
+    if (record.relay !== undefined) device.relay = record.relay;
+    device.alarms = record.alarms;
+    device.dirty = true;
+    for (const l of this.listeners) l.record?.(device, record, message);
+  }
+
+  /** Writes changed devices to the store; called on a timer and at shutdown, not per record. */
+  flushTo(store: DevicePersistence): number {
+    let n = 0;
+    for (const d of this.devices.values()) {
+      if (!d.dirty) continue;
+      d.dirty = false;
+      n++;
+      store.upsertDevice({
+        deviceId: d.deviceId,
+        protocol: d.protocol,
+        transport: d.transport,
+        remote: d.remote,
+        seenMs: d.lastSeenMs,
+        online: d.online,
+        lastPosition: d.lastPositionJson ?? null,
+      });
+    }
+    return n;
+  }
+}
+
+function newDevice(deviceId: string, protocol: ProtocolFamily, firstSeenMs: number, lastSeenMs: number): LiveDevice {
+  return {
+    deviceId,
+    protocol,
+    conn: undefined,
+    session: undefined,
+    transport: 'tcp',
+    remote: null,
+    online: false,
+    firstSeenMs,
+    lastSeenMs,
+    lastFix: undefined,
+    ignition: undefined,
+    relay: undefined,
+    alarms: undefined,
+    lastPositionJson: undefined,
+    dirty: true,
+  };
+}

@@ -1,0 +1,161 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { TcpListener, type TcpListenerOptions } from '../../src/transport/tcp.js';
+import { UdpListener } from '../../src/transport/udp.js';
+import type { Connection, ConnectionHandler, ConnectionSink } from '../../src/transport/types.js';
+import { silentLog, TestClient, TestUdpClient, waitFor } from '../helpers/net.js';
+
+const tcpOptions = (over: Partial<TcpListenerOptions> = {}): TcpListenerOptions => ({
+  host: '127.0.0.1',
+  port: 0,
+  maxConnections: 100,
+  maxConnectionsPerIp: 100,
+  idleTimeoutSec: 30,
+  writeBacklogBytes: 65536,
+  ...over,
+});
+
+/** Echoes every chunk upper-cased; throws on "boom"; remembers close reasons. */
+class EchoHandler implements ConnectionHandler {
+  readonly conns: Connection[] = [];
+  readonly closeReasons: string[] = [];
+  open(conn: Connection): ConnectionSink {
+    this.conns.push(conn);
+    return {
+      data: (bytes) => {
+        if (bytes.toString().includes('boom')) throw new Error('handler exploded');
+        conn.write(Buffer.from(bytes.toString().toUpperCase()));
+      },
+      closed: (reason) => {
+        this.closeReasons.push(reason);
+      },
+    };
+  }
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()?.();
+});
+
+describe('TcpListener', () => {
+  it('delivers bytes to the handler and writes replies', async () => {
+    const handler = new EchoHandler();
+    const listener = new TcpListener(tcpOptions(), handler, silentLog);
+    const { port } = await listener.start();
+    cleanups.push(() => listener.stop());
+    const client = await TestClient.connect(port);
+    cleanups.push(() => client.destroy());
+    client.send('hello');
+    assert.equal((await client.waitForBytes(5)).toString(), 'HELLO');
+    assert.equal(listener.counters.accepted, 1);
+    assert.equal(handler.conns[0]?.remoteAddress, '127.0.0.1');
+  });
+
+  it('a throwing handler closes only that connection and is counted', async () => {
+    const handler = new EchoHandler();
+    const listener = new TcpListener(tcpOptions(), handler, silentLog);
+    const { port } = await listener.start();
+    cleanups.push(() => listener.stop());
+    const bad = await TestClient.connect(port);
+    const good = await TestClient.connect(port);
+    cleanups.push(() => bad.destroy(), () => good.destroy());
+    bad.send('boom');
+    await bad.waitClosed();
+    good.send('still here');
+    assert.equal((await good.waitForBytes(10)).toString(), 'STILL HERE');
+    assert.equal(listener.counters.errors, 1);
+    assert.equal(listener.counters.closed['handler_error'], 1);
+    assert.deepEqual(handler.closeReasons, ['handler_error']);
+  });
+
+  it('enforces the per-IP connection limit', async () => {
+    const listener = new TcpListener(tcpOptions({ maxConnectionsPerIp: 2 }), new EchoHandler(), silentLog);
+    const { port } = await listener.start();
+    cleanups.push(() => listener.stop());
+    const a = await TestClient.connect(port);
+    const b = await TestClient.connect(port);
+    const c = await TestClient.connect(port);
+    cleanups.push(() => a.destroy(), () => b.destroy(), () => c.destroy());
+    await c.waitClosed();
+    assert.equal(listener.counters.rejected['max_connections_per_ip'], 1);
+    a.send('x');
+    assert.equal((await a.waitForBytes(1)).toString(), 'X');
+  });
+
+  it('closes idle connections', async () => {
+    const handler = new EchoHandler();
+    const listener = new TcpListener(tcpOptions({ idleTimeoutSec: 0.3 }), handler, silentLog);
+    const { port } = await listener.start();
+    cleanups.push(() => listener.stop());
+    const client = await TestClient.connect(port);
+    cleanups.push(() => client.destroy());
+    await client.waitClosed();
+    await waitFor(() => handler.closeReasons.includes('idle_timeout'), 'idle close reason');
+  });
+
+  it('closes a peer that does not read once the write backlog bound is exceeded', async () => {
+    const handler = new EchoHandler();
+    const listener = new TcpListener(tcpOptions({ writeBacklogBytes: 1024 }), handler, silentLog);
+    const { port } = await listener.start();
+    cleanups.push(() => listener.stop());
+    const client = await TestClient.connect(port);
+    cleanups.push(() => client.destroy());
+    client.socket.pause();
+    await waitFor(() => handler.conns.length === 1, 'connection');
+    const conn = handler.conns[0] as Connection;
+    const chunk = Buffer.alloc(64 * 1024, 0x41);
+    let accepted = 0;
+    for (let i = 0; i < 200 && !conn.closed; i++) if (conn.write(chunk)) accepted++;
+    assert.ok(conn.closed, 'connection closed by the backlog bound');
+    assert.ok(accepted < 200);
+    await waitFor(() => handler.closeReasons.includes('write_backlog'), 'write_backlog reason');
+  });
+
+  it('stop() closes live connections', async () => {
+    const handler = new EchoHandler();
+    const listener = new TcpListener(tcpOptions(), handler, silentLog);
+    const { port } = await listener.start();
+    const client = await TestClient.connect(port);
+    cleanups.push(() => client.destroy());
+    await waitFor(() => handler.conns.length === 1, 'connection');
+    await listener.stop();
+    await client.waitClosed();
+    assert.deepEqual(handler.closeReasons, ['shutdown']);
+  });
+});
+
+describe('UdpListener', () => {
+  it('treats each source as a peer and replies to the datagram source', async () => {
+    const handler = new EchoHandler();
+    const listener = new UdpListener({ host: '127.0.0.1', port: 0, peerIdleSec: 30, maxUdpSources: 10, writeBacklogBytes: 4096 }, handler, silentLog);
+    const { port } = await listener.start();
+    cleanups.push(() => listener.stop());
+    const a = await TestUdpClient.open();
+    const b = await TestUdpClient.open();
+    cleanups.push(() => a.close(), () => b.close());
+    await a.send('one', port);
+    await a.send('two', port);
+    await b.send('three', port);
+    await waitFor(() => a.received.length === 2 && b.received.length === 1, 'udp replies');
+    assert.deepEqual(a.received.map(String), ['ONE', 'TWO']);
+    assert.deepEqual(b.received.map(String), ['THREE']);
+    assert.equal(listener.peerCount, 2);
+    assert.equal(handler.conns.length, 2, 'one peer per source');
+  });
+
+  it('bounds the number of sources, dropping the least recently seen', async () => {
+    const handler = new EchoHandler();
+    const listener = new UdpListener({ host: '127.0.0.1', port: 0, peerIdleSec: 30, maxUdpSources: 2, writeBacklogBytes: 4096 }, handler, silentLog);
+    const { port } = await listener.start();
+    cleanups.push(() => listener.stop());
+    const clients = await Promise.all([TestUdpClient.open(), TestUdpClient.open(), TestUdpClient.open()]);
+    cleanups.push(() => clients.forEach((c) => c.close()));
+    for (const c of clients) {
+      await c.send('x', port);
+      await waitFor(() => c.received.length === 1, 'reply');
+    }
+    assert.equal(listener.peerCount, 2);
+    assert.deepEqual(handler.closeReasons, ['udp_sources_full']);
+  });
+});
