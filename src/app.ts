@@ -1,0 +1,275 @@
+/**
+ * Composition root: constructs every layer, starts them in order (store, uplink, commands,
+ * listeners, http, jobs) and stops them in reverse. No logic of its own beyond wiring.
+ */
+import type { Logger } from 'pino';
+import type { GatewayConfig } from './config/schema.js';
+import { IngestService } from './ingest/ingest.js';
+import { DeviceRegistry } from './ingest/registry.js';
+import { createMetricsRegistry } from './ops/metrics.js';
+import { OpsHttpServer, type HealthReport } from './ops/http.js';
+import type { StatusSnapshot } from './ops/status.js';
+import { PROTOCOL_MODULES } from './protocol/families.js';
+import type { ProtocolFamily } from './protocol/types.js';
+import { openStore, type Store } from './store/store.js';
+import { TcpListener } from './transport/tcp.js';
+import { UdpListener } from './transport/udp.js';
+import { Uplink } from './uplink/uplink.js';
+import { GATEWAY_VERSION } from './version.js';
+
+
+export interface AppDeps {
+  log: Logger;
+  now?: () => number;
+  /** systemd notifications; no-ops when not under systemd */
+  notify?: { ready(): void; stopping(): void; watchdog(): void; status(text: string): void; watchdogIntervalMs: number | null };
+}
+
+export interface ListeningAddress {
+  transport: 'tcp' | 'udp' | 'http';
+  host: string;
+  port: number;
+}
+
+export class GatewayApp {
+  readonly registry = new DeviceRegistry();
+  readonly tcp: TcpListener[] = [];
+  readonly udp: UdpListener[] = [];
+  readonly addresses: ListeningAddress[] = [];
+  private storeInstance: Store | undefined;
+  private ingestService: IngestService | undefined;
+  private uplinkInstance: Uplink | undefined;
+  private http: OpsHttpServer | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly now: () => number;
+  private started = false;
+
+  constructor(
+    readonly config: GatewayConfig,
+    private readonly deps: AppDeps,
+  ) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  get store(): Store {
+    if (!this.storeInstance) throw new Error('store not open');
+    return this.storeInstance;
+  }
+
+  get ingest(): IngestService {
+    if (!this.ingestService) throw new Error('gateway not started');
+    return this.ingestService;
+  }
+
+  get uplink(): Uplink | undefined {
+    return this.uplinkInstance;
+  }
+
+  async start(): Promise<void> {
+    const { config } = this;
+    const log = this.deps.log;
+
+    // 1. Store: nothing is acknowledged to a tracker before it can be committed.
+    const opened = openStore({
+      dataDir: config.store.dataDir,
+      quotaBytes: config.store.quotaMb * 1024 * 1024,
+      synchronous: config.store.synchronous,
+      groupCommitMs: config.store.groupCommitMs,
+      groupCommitMaxRows: config.store.groupCommitMaxRows,
+      allowTmpfs: config.store.allowTmpfs,
+      now: this.now,
+      log: log.child({ layer: 'store' }),
+    });
+    this.storeInstance = opened.store;
+    if (opened.reset) log.error({ quarantinedTo: opened.reset.quarantinedTo, reason: opened.reset.reason }, 'database was corrupt: quarantined and started fresh');
+    const store = opened.store;
+    for (const row of store.listDevices()) {
+      this.registry.seed({ ...row, protocol: row.protocol as ProtocolFamily });
+    }
+    // Whatever the last run believed, nothing is connected now.
+    store.markAllDevicesOffline(this.now());
+
+    // 2. Uplink (optional): buffer-only without a broker URL.
+    if (config.uplink.url) {
+      this.uplinkInstance = new Uplink(
+        {
+          ...config.uplink,
+          url: config.uplink.url,
+          gatewayId: config.gatewayId,
+          tenant: config.tenant,
+          version: GATEWAY_VERSION,
+          info: { version: GATEWAY_VERSION, gatewayId: config.gatewayId },
+        } as ConstructorParameters<typeof Uplink>[0],
+        { outbox: store, log: log.child({ layer: 'uplink' }), now: this.now },
+      );
+      this.uplinkInstance.start();
+    } else {
+      log.warn('no uplink configured (--mqtt-url / TKGW_MQTT_URL): buffering records locally only');
+    }
+
+    // 3. Ingest and listeners.
+    this.ingestService = new IngestService(
+      {
+        limits: config.limits,
+        devices: config.devices,
+        sessionOptions: {
+          h02TimeSyncReply: config.protocols.h02.timeSyncReply,
+          h02R12Ack: config.protocols.h02.r12Ack,
+          gt06RelayDialect: config.protocols.gt06.relayDialect,
+          gt06CommandPassword: config.protocols.gt06.commandPassword,
+        },
+      },
+      { modules: PROTOCOL_MODULES, store, registry: this.registry, log: log.child({ layer: 'ingest' }), now: this.now },
+    );
+    this.ingestService.start();
+    const transportLog = log.child({ layer: 'transport' });
+    for (const l of config.listeners) {
+      if (l.tcp) {
+        const tcp = new TcpListener(
+          {
+            host: l.host,
+            port: l.port,
+            maxConnections: config.limits.maxConnections,
+            maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
+            idleTimeoutSec: config.limits.idleTimeoutSec,
+            writeBacklogBytes: config.limits.writeBacklogBytes,
+          },
+          this.ingestService,
+          transportLog,
+        );
+        const addr = await tcp.start();
+        this.tcp.push(tcp);
+        this.addresses.push({ transport: 'tcp', ...addr });
+      }
+      if (l.udp) {
+        // UDP shares the TCP port number (PROTOCOLS.md: one port for both); with port 0 (tests)
+        // it follows whatever port TCP was given.
+        const port = l.port === 0 && l.tcp ? (this.addresses[this.addresses.length - 1]?.port ?? 0) : l.port;
+        const udp = new UdpListener(
+          {
+            host: l.host,
+            port,
+            peerIdleSec: config.limits.idleTimeoutSec,
+            maxUdpSources: config.limits.maxUdpSources,
+            writeBacklogBytes: config.limits.writeBacklogBytes,
+          },
+          this.ingestService,
+          transportLog,
+        );
+        const addr = await udp.start();
+        this.udp.push(udp);
+        this.addresses.push({ transport: 'udp', ...addr });
+      }
+    }
+    for (const a of this.addresses) log.info(a, `listening for trackers on ${a.transport} ${a.host}:${a.port}`);
+
+    // 4. Local HTTP endpoint.
+    if (config.http.port !== 0) {
+      this.http = new OpsHttpServer(
+        { host: config.http.host, port: config.http.port, token: config.http.token },
+        { health: () => this.health(), metrics: this.metricsRegistry(), status: () => this.status() },
+        log.child({ layer: 'http' }),
+      );
+      const addr = await this.http.start();
+      this.addresses.push({ transport: 'http', ...addr });
+    }
+
+    // 5. Periodic work that is not on the hot path.
+    this.every(5000, () => this.registry.flushTo(store));
+    const watchdogMs = this.deps.notify?.watchdogIntervalMs;
+    if (watchdogMs) this.every(watchdogMs, () => this.deps.notify?.watchdog());
+
+    this.started = true;
+    this.deps.notify?.ready();
+    this.deps.notify?.status(`serving ${this.addresses.map((a) => `${a.transport}:${a.port}`).join(' ')}`);
+  }
+
+  /**
+   * Graceful shutdown (SIGTERM): stop accepting, let in-flight records commit and their ACKs go
+   * out, close connections, flush the uplink, checkpoint and close the store.
+   */
+  async stop(): Promise<void> {
+    const log = this.deps.log;
+    this.deps.notify?.stopping();
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    for (const l of this.tcp) l.stopAccepting();
+    await this.storeInstance?.flush();
+    await Promise.all([...this.tcp.map((l) => l.stop()), ...this.udp.map((l) => l.stop())]);
+    this.ingestService?.stop();
+    await this.http?.stop();
+    await this.uplinkInstance?.stop();
+    if (this.storeInstance) {
+      this.registry.flushTo(this.storeInstance);
+      await this.storeInstance.close();
+    }
+    if (this.started) log.info('gateway stopped');
+    this.started = false;
+  }
+
+  status(): StatusSnapshot {
+    const stats = this.store.stats();
+    const uplink = this.uplinkInstance?.state();
+    return {
+      devices: { known: this.registry.size, online: this.registry.onlineCount },
+      records: { total: stats.totalRecords, lastSeq: stats.lastSeq },
+      backlog: { rows: stats.backlog.rows, bytes: stats.backlog.bytes, oldestAgeSec: stats.backlog.oldestAgeSec },
+      uplink: { connected: uplink?.connected ?? false, session: uplink?.session ?? Number(this.store.getMeta('uplink.session') ?? 0), lastAckAt: uplink?.lastAckAt ?? null },
+      commands: { pending: this.store.listCommands({ states: ['accepted', 'waiting', 'sent', 'acked'] }).length },
+    };
+  }
+
+  health(): HealthReport {
+    const checks: HealthReport['checks'] = {};
+    try {
+      this.store.setMeta('health.probe', String(this.now()));
+      checks['store'] = { ok: true };
+    } catch (err) {
+      checks['store'] = { ok: false, detail: `store not writable: ${String(err)}` };
+    }
+    const listenersUp = this.tcp.length + this.udp.length > 0;
+    checks['listeners'] = { ok: listenersUp, detail: this.addresses.filter((a) => a.transport !== 'http').map((a) => `${a.transport}:${a.port}`).join(' ') };
+    if (this.uplinkInstance) {
+      const u = this.uplinkInstance.state();
+      // A depot link that is down is a degraded, not a failed, gateway: records buffer.
+      checks['uplink'] = { ok: true, detail: u.connected ? 'connected' : `disconnected${u.lastError ? ': ' + u.lastError : ''}` };
+    } else {
+      checks['uplink'] = { ok: true, detail: 'not configured (buffer only)' };
+    }
+    return { ok: Object.values(checks).every((c) => c.ok), checks };
+  }
+
+  private metricsRegistry() {
+    return createMetricsRegistry({
+      connections: () => ({
+        tcp: this.tcp.reduce((n, l) => n + l.connectionCount, 0),
+        udp: this.udp.reduce((n, l) => n + l.peerCount, 0),
+      }),
+      transports: () => [
+        ...this.tcp.map((l) => ({ kind: 'tcp' as const, counters: l.counters })),
+        ...this.udp.map((l) => ({ kind: 'udp' as const, counters: l.counters })),
+      ],
+      ingest: () => this.ingest.counters,
+      store: () => this.storeInstance?.stats(),
+      uplink: () => this.uplinkInstance?.state(),
+      commandStates: () => {
+        const counts: Record<string, number> = {};
+        for (const c of this.store.listCommands({ limit: 1000 })) counts[c.state] = (counts[c.state] ?? 0) + 1;
+        return counts;
+      },
+      devices: () => ({ known: this.registry.size, online: this.registry.onlineCount }),
+    });
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(() => {
+      try {
+        fn();
+      } catch (err) {
+        this.deps.log.warn({ err: String(err) }, 'periodic task failed');
+      }
+    }, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+}
