@@ -54,7 +54,10 @@ export function parseDegreesMinutes(text: string, hemisphere?: string): number {
     throw new DecodeError(`bad coordinate "${text}"`);
   }
   let value = degrees + minutes / 60;
-  if (trimmed.startsWith('-')) value = -value;
+  // The dash form carries its own sign (`-23-35.3408`) and usually a hemisphere letter too; the
+  // letter wins so the sign is never applied twice.
+  const hasHemisphere = hemisphere !== undefined && /^[NSEWnsew]$/.test(hemisphere);
+  if (trimmed.startsWith('-') && !hasHemisphere) value = -value;
   if (hemisphere === 'S' || hemisphere === 'W' || hemisphere === 's' || hemisphere === 'w') value = -value;
   return round6(value);
 }
