@@ -236,7 +236,11 @@ export function registerVectorSuite(module: ProtocolModule, options: VectorSuite
         if (typeof expectedFrames === 'number') {
           assert.equal(frames.length, expectedFrames, 'frame count (one read)');
         } else if (expectedFrames) {
-          assert.deepEqual(frames.map((f) => f.toString('hex')), expectedFrames, 'frames (one read)');
+          // `frames` lists the frames Traccar's frame-decoder test asserted, one per decode call,
+          // in order; some inputs carry a further complete frame it never asked for (tk103 L14,
+          // L28, L36). So: the expected frames must come first; none expected means none at all.
+          const got = frames.map((f) => f.toString('hex'));
+          assert.deepEqual(expectedFrames.length === 0 ? got : got.slice(0, expectedFrames.length), expectedFrames, 'frames (one read)');
         } else if (typeof v.expect['firstFrameHex'] === 'string') {
           assert.equal(frames[0]?.toString('hex'), v.expect['firstFrameHex']);
         } else {

@@ -1,0 +1,78 @@
+import type { Framer, FramerLimits, FramerOutput } from '../types.js';
+
+const SEMI = 0x3b; // ';'
+const LF = 0x0a;
+const CR = 0x0d;
+const STAR = 0x2a; // '*' ends records of one Coban variant (`imei:...,L,*`)
+
+/**
+ * GPS103 framer: records end at `;` (also `\n`, `\r\n`, or `*` on one variant). Older firmware
+ * omits the terminator, so `end()` (connection closed, or one UDP datagram done) flushes what is
+ * left as a frame when it looks like a record. Terminators are not part of the frame.
+ */
+export class Gps103Framer implements Framer {
+  private buf: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly limits: FramerLimits) {}
+
+  get pendingBytes(): number {
+    return this.buf.length;
+  }
+
+  push(chunk: Buffer): FramerOutput[] {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    return this.drain();
+  }
+
+  end(): FramerOutput[] {
+    const out = this.drain();
+    if (this.buf.length > 0) {
+      const rest = this.buf;
+      this.buf = Buffer.alloc(0);
+      out.push(looksLikeRecord(rest) ? { kind: 'frame', frame: rest } : { kind: 'junk', bytes: rest, reason: 'not a GPS103 record' });
+    }
+    return out;
+  }
+
+  private drain(): FramerOutput[] {
+    const out: FramerOutput[] = [];
+    while (this.buf.length > 0) {
+      const buf = this.buf;
+      let skip = 0;
+      while (skip < buf.length && isTerminator(buf[skip])) skip++;
+      if (skip > 0) {
+        this.buf = buf.subarray(skip);
+        continue;
+      }
+      let end = -1;
+      const limit = Math.min(buf.length, this.limits.maxFrameBytes + 1);
+      for (let i = 0; i < limit; i++) {
+        if (isTerminator(buf[i])) {
+          end = i;
+          break;
+        }
+      }
+      if (end < 0) {
+        if (buf.length > this.limits.maxFrameBytes) {
+          out.push({ kind: 'junk', bytes: buf.subarray(0, this.limits.maxFrameBytes), reason: `record longer than ${this.limits.maxFrameBytes} bytes` });
+          this.buf = buf.subarray(this.limits.maxFrameBytes);
+          continue;
+        }
+        break;
+      }
+      const record = buf.subarray(0, end);
+      out.push(looksLikeRecord(record) ? { kind: 'frame', frame: record } : { kind: 'junk', bytes: record, reason: 'not a GPS103 record' });
+      this.buf = buf.subarray(end + 1);
+    }
+    return out;
+  }
+}
+
+function isTerminator(b: number | undefined): boolean {
+  return b === SEMI || b === LF || b === CR || b === STAR;
+}
+
+function looksLikeRecord(b: Buffer): boolean {
+  const head = b.toString('latin1', 0, Math.min(b.length, 24));
+  return head.startsWith('##,imei:') || head.startsWith('imei:') || /^\d{15}/.test(head);
+}
