@@ -1,0 +1,717 @@
+/**
+ * The durable store (better-sqlite3, WAL): the outbox every record passes through, devices,
+ * commands and their append-only audit. A record is committed here before its ACK goes to the
+ * tracker, and leaves only when the uplink's acknowledgement says the cloud has it.
+ */
+import Database from 'better-sqlite3';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { isTmpfs } from './mounts.js';
+import { migrate } from './migrations.js';
+import type {
+  AuditEntry,
+  BacklogStats,
+  CommandRow,
+  CommandState,
+  DeviceRow,
+  Lane,
+  NewOutboxRow,
+  OutboxRow,
+  StoreStats,
+} from './types.js';
+
+export interface StoreLogger {
+  info(o: object, m?: string): void;
+  warn(o: object, m?: string): void;
+  error(o: object, m?: string): void;
+}
+
+export interface StoreOptions {
+  dataDir: string;
+  /** outbox budget: payload + raw bytes of the rows waiting in the outbox */
+  quotaBytes: number;
+  /** 'full': every commit fsyncs the WAL, so an ACKed record survives a power cut */
+  synchronous: 'full' | 'normal';
+  /** window in which enqueued rows share one transaction (one fsync) */
+  groupCommitMs: number;
+  groupCommitMaxRows: number;
+  /** refuse a data dir on tmpfs/ramfs (records would vanish at reboot) unless true */
+  allowTmpfs: boolean;
+  now?: () => number;
+  log?: StoreLogger;
+  /** mount table reader, injected by tests */
+  mountTable?: () => string;
+}
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    message: string,
+    readonly code: 'tmpfs' | 'full' | 'io' | 'closed',
+  ) {
+    super(message);
+  }
+}
+
+export interface OpenResult {
+  store: Store;
+  reset?: { quarantinedTo: string; reason: string };
+}
+
+const DB_FILE = 'gateway.db';
+const SEQ_FLOOR_FILE = 'seq.floor';
+/** seqs reserved per write of the floor file: one fsync per this many records */
+const SEQ_BLOCK = 100_000;
+/** pending group-commit rows beyond groupCommitMaxRows x this are refused (back-pressure) */
+const PENDING_FACTOR = 10;
+/** once over quota, evict down to this share of it so eviction does not run on every commit */
+const EVICT_TARGET = 0.9;
+/** protected rows alone beyond quota x this: refuse unprotected rows (never drop alarms) */
+const HARD_LIMIT_FACTOR = 2;
+
+const silentLog: StoreLogger = { info() {}, warn() {}, error() {} };
+
+export function openStore(options: StoreOptions): OpenResult {
+  const log = options.log ?? silentLog;
+  const dir = resolve(options.dataDir);
+  mkdirSync(dir, { recursive: true });
+  if (!options.allowTmpfs && isTmpfs(dir, options.mountTable)) {
+    throw new StoreError(
+      `data dir ${dir} is on tmpfs/ramfs: records would be lost at reboot (set store.allowTmpfs to force)`,
+      'tmpfs',
+    );
+  }
+  const path = join(dir, DB_FILE);
+  let reset: OpenResult['reset'];
+  let db: Database.Database;
+  try {
+    db = openChecked(path);
+  } catch (err) {
+    // A corrupt file must not crash-loop the service: keep it for forensics, start fresh.
+    const reason = err instanceof Error ? err.message : String(err);
+    const quarantinedTo = quarantine(path, options.now?.() ?? Date.now());
+    log.error({ path, quarantinedTo, reason }, 'database failed its integrity check: quarantined, starting a fresh one');
+    db = openChecked(path);
+    reset = { quarantinedTo, reason };
+  }
+  const store = new Store(db, path, dir, options, log);
+  if (reset) store.recordStorageReset(reset.quarantinedTo, reset.reason);
+  return reset ? { store, reset } : { store };
+}
+
+function openChecked(path: string): Database.Database {
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new Error(`quick_check: ${String(check)}`);
+    migrate(db);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function quarantine(path: string, nowMs: number): string {
+  const stamp = new Date(nowMs).toISOString().replace(/[:.]/g, '-');
+  const target = `${path}.corrupt-${stamp}`;
+  for (const suffix of ['', '-wal', '-shm']) {
+    if (existsSync(path + suffix)) renameSync(path + suffix, target + suffix);
+  }
+  return target;
+}
+
+interface Pending {
+  row: NewOutboxRow;
+  resolve: (row: OutboxRow) => void;
+  reject: (err: unknown) => void;
+}
+
+interface OutboxDbRow {
+  seq: number;
+  lane: Lane;
+  type: string;
+  device_id: string | null;
+  protected: number;
+  received_at: number;
+  payload: string;
+  raw: Buffer | null;
+  bytes: number;
+}
+
+interface CommandDbRow {
+  id: string;
+  device_id: string;
+  action: string;
+  state: CommandState;
+  reason: string | null;
+  request: string;
+  created_ms: number;
+  updated_ms: number;
+  expires_ms: number;
+  attempts: number;
+  correlation: string | null;
+  device_reply: string | null;
+}
+
+export class Store {
+  /** transactions committed by the group committer (tests observe batching through it) */
+  commitCount = 0;
+  private readonly now: () => number;
+  private readonly listeners = new Set<(rows: readonly OutboxRow[]) => void>();
+  private pending: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private nextSeq: number;
+  private seqFloor: number;
+  private backlogRows = { evt: 0, pos: 0 };
+  private backlogBytes = 0;
+  private protectedBytes = 0;
+  private lastFullWarnMs = 0;
+  private readonly stmts;
+  private readonly floorPath: string;
+
+  constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+    dir: string,
+    private readonly options: StoreOptions,
+    private readonly log: StoreLogger,
+  ) {
+    this.now = options.now ?? Date.now;
+    db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    db.pragma('busy_timeout = 5000');
+    // Checkpoints are scheduled explicitly (ops jobs and close), not by page count, so a burst of
+    // ingest never stalls on one; 10k pages is a safety net against an ever-growing WAL.
+    db.pragma('wal_autocheckpoint = 10000');
+    this.stmts = {
+      insert: db.prepare(
+        'INSERT INTO outbox (seq, lane, type, device_id, protected, received_at, payload, raw, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      readLane: db.prepare('SELECT * FROM outbox WHERE lane = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?'),
+      deleteSeq: db.prepare('DELETE FROM outbox WHERE seq = ? RETURNING lane, protected, bytes'),
+      deleteUpTo: db.prepare('DELETE FROM outbox WHERE seq <= ? RETURNING lane, protected, bytes'),
+      evictCandidates: db.prepare("SELECT seq, bytes FROM outbox WHERE lane = 'pos' AND protected = 0 ORDER BY seq LIMIT ?"),
+      deleteRange: db.prepare("DELETE FROM outbox WHERE lane = 'pos' AND protected = 0 AND seq >= ? AND seq <= ?"),
+      oldest: db.prepare('SELECT MIN(received_at) AS t FROM outbox'),
+      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      upsertDevice: db.prepare(
+        `INSERT INTO devices (device_id, protocol, transport, remote, first_seen, last_seen, online, last_position)
+         VALUES (@deviceId, @protocol, @transport, @remote, @seenMs, @seenMs, @online, @lastPosition)
+         ON CONFLICT(device_id) DO UPDATE SET protocol = excluded.protocol, transport = excluded.transport,
+           remote = COALESCE(excluded.remote, devices.remote), last_seen = MAX(devices.last_seen, excluded.last_seen),
+           online = excluded.online, last_position = COALESCE(excluded.last_position, devices.last_position)`,
+      ),
+      setOnline: db.prepare('UPDATE devices SET online = ?, last_seen = MAX(last_seen, ?) WHERE device_id = ?'),
+      allOffline: db.prepare('UPDATE devices SET online = 0 WHERE online = 1'),
+      getDevice: db.prepare('SELECT * FROM devices WHERE device_id = ?'),
+      listDevices: db.prepare('SELECT * FROM devices ORDER BY device_id'),
+      insertCommand: db.prepare(
+        `INSERT INTO commands (id, device_id, action, state, reason, request, created_ms, updated_ms, expires_ms, attempts, correlation, device_reply)
+         VALUES (@id, @deviceId, @action, @state, @reason, @request, @createdMs, @updatedMs, @expiresMs, @attempts, @correlation, @deviceReply)`,
+      ),
+      getCommand: db.prepare('SELECT * FROM commands WHERE id = ?'),
+      insertAudit: db.prepare('INSERT INTO audit (command_id, ts, state, reason, detail) VALUES (?, ?, ?, ?, ?)'),
+      pruneAudit: db.prepare('DELETE FROM audit WHERE ts < ?'),
+    };
+    this.floorPath = join(dir, SEQ_FLOOR_FILE);
+    const maxRow = db.prepare('SELECT MAX(seq) AS m FROM outbox').get() as { m: number | null };
+    const lastIssued = Number(this.getMeta('seq.last') ?? 0);
+    const floor = readFloor(this.floorPath);
+    // Continue above every seq ever issued. A fresh db (first start, or after a storage reset)
+    // starts above the reserved floor: the cloud de-duplicates on (gw, seq), so a reused seq
+    // would make it drop real data.
+    const fresh = maxRow.m === null && lastIssued === 0;
+    this.nextSeq = (fresh ? floor : Math.max(maxRow.m ?? 0, lastIssued)) + 1;
+    this.seqFloor = floor;
+    this.reserveSeqs(this.nextSeq);
+    this.recountBacklog();
+  }
+
+  get pendingRows(): number {
+    return this.pending.length;
+  }
+
+  /** One transaction: assigns seqs, inserts, enforces the quota. */
+  append(rows: readonly NewOutboxRow[]): OutboxRow[] {
+    this.assertOpen();
+    for (const r of rows) this.checkRoom(r);
+    const committed = this.db.transaction((batch: readonly NewOutboxRow[]) => this.insertRows(batch))(rows);
+    this.commitCount++;
+    this.notify(committed);
+    return committed;
+  }
+
+  /** Group commit: resolves only after the transaction holding the row has committed. */
+  enqueue(row: NewOutboxRow): Promise<OutboxRow> {
+    if (this.closed) return Promise.reject(new StoreError('store is closed', 'closed'));
+    try {
+      this.checkRoom(row);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.pending.length >= this.options.groupCommitMaxRows * PENDING_FACTOR) {
+      return Promise.reject(new StoreError('group-commit queue full: the disk is not keeping up', 'full'));
+    }
+    return new Promise<OutboxRow>((resolve, reject) => {
+      this.pending.push({ row, resolve, reject });
+      if (this.pending.length >= this.options.groupCommitMaxRows) {
+        this.commitPending();
+      } else if (!this.timer) {
+        this.timer = setTimeout(() => this.commitPending(), this.options.groupCommitMs);
+      }
+    });
+  }
+
+  flush(): Promise<void> {
+    this.commitPending();
+    return Promise.resolve();
+  }
+
+  private commitPending(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0 || this.closed) return;
+    const batch = this.pending;
+    this.pending = [];
+    let committed: OutboxRow[];
+    try {
+      committed = this.db.transaction((items: Pending[]) => this.insertRows(items.map((p) => p.row)))(batch);
+      this.commitCount++;
+    } catch (err) {
+      // Nothing of this group is durable: every waiter learns it, none is acknowledged.
+      this.log.error({ err: String(err), rows: batch.length }, 'group commit failed');
+      const failure = err instanceof StoreError ? err : new StoreError(`commit failed: ${String(err)}`, 'io');
+      for (const p of batch) p.reject(failure);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) (batch[i] as Pending).resolve(committed[i] as OutboxRow);
+    this.notify(committed);
+  }
+
+  private insertRows(rows: readonly NewOutboxRow[]): OutboxRow[] {
+    const out: OutboxRow[] = [];
+    for (const r of rows) {
+      const seq = this.nextSeq++;
+      if (seq >= this.seqFloor) this.reserveSeqs(seq);
+      const bytes = Buffer.byteLength(r.payload) + (r.raw?.length ?? 0);
+      this.stmts.insert.run(seq, r.lane, r.type, r.deviceId, r.protected ? 1 : 0, r.receivedAtMs, r.payload, r.raw, bytes);
+      this.backlogRows[r.lane]++;
+      this.backlogBytes += bytes;
+      if (r.protected) this.protectedBytes += bytes;
+      out.push({ ...r, seq, bytes });
+    }
+    this.stmts.setMeta.run('seq.last', String(this.nextSeq - 1));
+    // Tracker records carry their frame; gateway events do not, and are not counted as records.
+    const fromTrackers = rows.reduce((n, r) => n + (r.raw !== null ? 1 : 0), 0);
+    if (fromTrackers > 0) {
+      const total = Number(this.getMeta('records.total') ?? 0) + fromTrackers;
+      this.stmts.setMeta.run('records.total', String(total));
+    }
+    if (this.backlogBytes > this.options.quotaBytes) this.evict();
+    return out;
+  }
+
+  /**
+   * Quota policy: the oldest unprotected positions go first, never alarms, events or command
+   * results; one protected `gap` row tells the cloud exactly which seqs it will never get.
+   */
+  private evict(): void {
+    const target = this.options.quotaBytes * EVICT_TARGET;
+    let excess = this.backlogBytes - target;
+    if (excess <= 0) return;
+    let fromSeq: number | undefined;
+    let toSeq: number | undefined;
+    let count = 0;
+    let freed = 0;
+    const candidates = this.stmts.evictCandidates.iterate(1_000_000) as IterableIterator<{ seq: number; bytes: number }>;
+    for (const c of candidates) {
+      fromSeq ??= c.seq;
+      toSeq = c.seq;
+      count++;
+      freed += c.bytes;
+      excess -= c.bytes;
+      if (excess <= 0) break;
+    }
+    if (fromSeq === undefined || toSeq === undefined) return;
+    this.stmts.deleteRange.run(fromSeq, toSeq);
+    this.backlogRows.pos -= count;
+    this.backlogBytes -= freed;
+    this.stmts.setMeta.run('evicted.total', String(Number(this.getMeta('evicted.total') ?? 0) + count));
+    const nowMs = this.now();
+    const gap = {
+      v: 1,
+      type: 'gap',
+      deviceId: null,
+      fromSeq,
+      toSeq,
+      count,
+      reason: 'quota',
+      receivedAt: new Date(nowMs).toISOString(),
+    };
+    const payload = JSON.stringify(gap);
+    const seq = this.nextSeq++;
+    if (seq >= this.seqFloor) this.reserveSeqs(seq);
+    const bytes = Buffer.byteLength(payload);
+    this.stmts.insert.run(seq, 'evt', 'gap', null, 1, nowMs, payload, null, bytes);
+    this.backlogRows.evt++;
+    this.backlogBytes += bytes;
+    this.protectedBytes += bytes;
+    this.stmts.setMeta.run('seq.last', String(seq));
+    this.log.warn({ fromSeq, toSeq, count, freedBytes: freed }, 'outbox over quota: oldest history evicted');
+  }
+
+  private checkRoom(row: NewOutboxRow): void {
+    if (row.protected) return;
+    if (this.protectedBytes > this.options.quotaBytes * HARD_LIMIT_FACTOR) {
+      const nowMs = this.now();
+      if (nowMs - this.lastFullWarnMs > 60_000) {
+        this.lastFullWarnMs = nowMs;
+        this.log.error({ protectedBytes: this.protectedBytes, quotaBytes: this.options.quotaBytes }, 'alarms and events alone fill twice the quota: refusing positions');
+      }
+      throw new StoreError('store full: protected records exceed twice the quota', 'full');
+    }
+  }
+
+  /** Writes (and fsyncs) a seq floor above `seq`, so a fresh db after a reset never reuses seqs. */
+  private reserveSeqs(seq: number): void {
+    if (seq < this.seqFloor) return;
+    const floor = seq + SEQ_BLOCK;
+    const fd = openSync(this.floorPath, 'w');
+    try {
+      writeSync(fd, `${floor}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.seqFloor = floor;
+  }
+
+  recordStorageReset(quarantinedTo: string, reason: string): void {
+    const nowMs = this.now();
+    this.append([
+      {
+        deviceId: null,
+        lane: 'evt',
+        type: 'storage_reset',
+        protected: true,
+        receivedAtMs: nowMs,
+        payload: JSON.stringify({ v: 1, type: 'storage_reset', deviceId: null, quarantinedTo, reason, receivedAt: new Date(nowMs).toISOString() }),
+        raw: null,
+      },
+    ]);
+  }
+
+  readBatch(q: { lane: Lane; afterSeq: number; beforeSeq?: number; limit: number; maxBytes: number }): OutboxRow[] {
+    this.assertOpen();
+    const rows = this.stmts.readLane.all(q.lane, q.afterSeq, q.beforeSeq ?? Number.MAX_SAFE_INTEGER, q.limit) as OutboxDbRow[];
+    const out: OutboxRow[] = [];
+    let bytes = 0;
+    for (const r of rows) {
+      if (out.length > 0 && bytes + r.bytes > q.maxBytes) break;
+      bytes += r.bytes;
+      out.push(toOutboxRow(r));
+    }
+    return out;
+  }
+
+  deleteSeqs(seqs: readonly number[]): number {
+    this.assertOpen();
+    return this.db.transaction((list: readonly number[]) => {
+      let n = 0;
+      for (const seq of list) {
+        const r = this.stmts.deleteSeq.get(seq) as { lane: Lane; protected: number; bytes: number } | undefined;
+        if (r) {
+          n++;
+          this.forget(r);
+        }
+      }
+      return n;
+    })(seqs);
+  }
+
+  deleteUpTo(seq: number): number {
+    this.assertOpen();
+    const removed = this.stmts.deleteUpTo.all(seq) as Array<{ lane: Lane; protected: number; bytes: number }>;
+    for (const r of removed) this.forget(r);
+    return removed.length;
+  }
+
+  private forget(r: { lane: Lane; protected: number; bytes: number }): void {
+    this.backlogRows[r.lane]--;
+    this.backlogBytes -= r.bytes;
+    if (r.protected) this.protectedBytes -= r.bytes;
+  }
+
+  stats(): StoreStats {
+    const backlog: BacklogStats = {
+      rows: this.backlogRows.evt + this.backlogRows.pos,
+      bytes: this.backlogBytes,
+      oldestAgeSec: 0,
+      evtRows: this.backlogRows.evt,
+      posRows: this.backlogRows.pos,
+    };
+    if (!this.closed && backlog.rows > 0) {
+      const t = (this.stmts.oldest.get() as { t: number | null }).t;
+      if (t !== null) backlog.oldestAgeSec = Math.max(0, (this.now() - t) / 1000);
+    }
+    return {
+      backlog,
+      lastSeq: this.nextSeq - 1,
+      totalRecords: this.closed ? 0 : Number(this.getMeta('records.total') ?? 0),
+      evictedRows: this.closed ? 0 : Number(this.getMeta('evicted.total') ?? 0),
+      dbBytes: fileSize(this.path) + fileSize(`${this.path}-wal`),
+    };
+  }
+
+  onCommit(listener: (rows: readonly OutboxRow[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notify(rows: readonly OutboxRow[]): void {
+    for (const l of this.listeners) {
+      try {
+        l(rows);
+      } catch (err) {
+        this.log.warn({ err: String(err) }, 'commit listener failed');
+      }
+    }
+  }
+
+  getMeta(key: string): string | undefined {
+    this.assertOpen();
+    return (this.stmts.getMeta.get(key) as { value: string } | undefined)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.assertOpen();
+    this.stmts.setMeta.run(key, value);
+  }
+
+  incrementCounter(key: string): number {
+    this.assertOpen();
+    return this.db.transaction(() => {
+      const next = Number(this.getMeta(key) ?? 0) + 1;
+      this.stmts.setMeta.run(key, String(next));
+      return next;
+    })();
+  }
+
+  upsertDevice(d: { deviceId: string; protocol: string; transport: 'tcp' | 'udp'; remote: string | null; seenMs: number; online: boolean; lastPosition?: string | null }): void {
+    this.assertOpen();
+    this.stmts.upsertDevice.run({ ...d, online: d.online ? 1 : 0, lastPosition: d.lastPosition ?? null });
+  }
+
+  setDeviceOnline(deviceId: string, online: boolean, atMs: number): void {
+    this.assertOpen();
+    this.stmts.setOnline.run(online ? 1 : 0, atMs, deviceId);
+  }
+
+  markAllDevicesOffline(_atMs: number): void {
+    this.assertOpen();
+    this.stmts.allOffline.run();
+  }
+
+  getDevice(deviceId: string): DeviceRow | undefined {
+    this.assertOpen();
+    const r = this.stmts.getDevice.get(deviceId) as DeviceDbRow | undefined;
+    return r ? toDeviceRow(r) : undefined;
+  }
+
+  listDevices(): DeviceRow[] {
+    this.assertOpen();
+    return (this.stmts.listDevices.all() as DeviceDbRow[]).map(toDeviceRow);
+  }
+
+  insertCommand(row: CommandRow, audit: { reason?: string | null; detail?: string | null }): void {
+    this.assertOpen();
+    this.db.transaction(() => {
+      this.stmts.insertCommand.run(row);
+      this.stmts.insertAudit.run(row.id, row.updatedMs, row.state, audit.reason ?? row.reason, audit.detail ?? null);
+    })();
+  }
+
+  updateCommand(
+    id: string,
+    patch: Partial<Omit<CommandRow, 'id'>>,
+    audit: { state: CommandState; reason?: string | null; detail?: string | null },
+  ): CommandRow {
+    this.assertOpen();
+    return this.db.transaction(() => {
+      const current = this.getCommand(id);
+      if (!current) throw new Error(`no command ${id}`);
+      const next: CommandRow = { ...current, ...patch, id };
+      this.db
+        .prepare(
+          `UPDATE commands SET device_id = @deviceId, action = @action, state = @state, reason = @reason, request = @request,
+             created_ms = @createdMs, updated_ms = @updatedMs, expires_ms = @expiresMs, attempts = @attempts,
+             correlation = @correlation, device_reply = @deviceReply WHERE id = @id`,
+        )
+        .run(next);
+      this.stmts.insertAudit.run(id, next.updatedMs, audit.state, audit.reason ?? null, audit.detail ?? null);
+      return next;
+    })();
+  }
+
+  getCommand(id: string): CommandRow | undefined {
+    this.assertOpen();
+    const r = this.stmts.getCommand.get(id) as CommandDbRow | undefined;
+    return r ? toCommandRow(r) : undefined;
+  }
+
+  listCommands(filter: { deviceId?: string; states?: readonly CommandState[]; limit?: number } = {}): CommandRow[] {
+    this.assertOpen();
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.deviceId !== undefined) {
+      where.push('device_id = ?');
+      args.push(filter.deviceId);
+    }
+    if (filter.states && filter.states.length > 0) {
+      where.push(`state IN (${filter.states.map(() => '?').join(',')})`);
+      args.push(...filter.states);
+    }
+    const sql = `SELECT * FROM commands ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_ms DESC, rowid DESC LIMIT ?`;
+    args.push(filter.limit ?? 1000);
+    return (this.db.prepare(sql).all(...args) as CommandDbRow[]).map(toCommandRow);
+  }
+
+  listAudit(commandId?: string, limit = 1000): AuditEntry[] {
+    this.assertOpen();
+    const rows = (commandId === undefined
+      ? this.db.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT ?').all(limit)
+      : this.db.prepare('SELECT * FROM audit WHERE command_id = ? ORDER BY id LIMIT ?').all(commandId, limit)) as Array<{
+      id: number;
+      command_id: string;
+      ts: number;
+      state: CommandState;
+      reason: string | null;
+      detail: string | null;
+    }>;
+    return rows.map((r) => ({ id: r.id, commandId: r.command_id, ts: r.ts, state: r.state, reason: r.reason, detail: r.detail }));
+  }
+
+  checkpoint(mode: 'PASSIVE' | 'TRUNCATE' = 'PASSIVE'): void {
+    this.assertOpen();
+    this.db.pragma(`wal_checkpoint(${mode})`);
+  }
+
+  vacuum(): void {
+    this.assertOpen();
+    this.db.exec('VACUUM');
+  }
+
+  /** Retention is the only deletion the audit table ever sees. */
+  pruneAudit(olderThanMs: number): number {
+    this.assertOpen();
+    return this.stmts.pruneAudit.run(olderThanMs).changes;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.commitPending();
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'final checkpoint failed');
+    }
+    this.closed = true;
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError('store is closed', 'closed');
+  }
+
+  private recountBacklog(): void {
+    const rows = this.db.prepare('SELECT lane, protected, COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM outbox GROUP BY lane, protected').all() as Array<{
+      lane: Lane;
+      protected: number;
+      n: number;
+      b: number;
+    }>;
+    this.backlogRows = { evt: 0, pos: 0 };
+    this.backlogBytes = 0;
+    this.protectedBytes = 0;
+    for (const r of rows) {
+      this.backlogRows[r.lane] += r.n;
+      this.backlogBytes += r.b;
+      if (r.protected) this.protectedBytes += r.b;
+    }
+  }
+}
+
+interface DeviceDbRow {
+  device_id: string;
+  protocol: string;
+  transport: 'tcp' | 'udp';
+  remote: string | null;
+  first_seen: number;
+  last_seen: number;
+  online: number;
+  last_position: string | null;
+}
+
+function toDeviceRow(r: DeviceDbRow): DeviceRow {
+  return {
+    deviceId: r.device_id,
+    protocol: r.protocol,
+    transport: r.transport,
+    remote: r.remote,
+    firstSeenMs: r.first_seen,
+    lastSeenMs: r.last_seen,
+    online: r.online === 1,
+    lastPosition: r.last_position,
+  };
+}
+
+function toOutboxRow(r: OutboxDbRow): OutboxRow {
+  return {
+    seq: r.seq,
+    lane: r.lane,
+    type: r.type,
+    deviceId: r.device_id,
+    protected: r.protected === 1,
+    receivedAtMs: r.received_at,
+    payload: r.payload,
+    raw: r.raw,
+    bytes: r.bytes,
+  };
+}
+
+function toCommandRow(r: CommandDbRow): CommandRow {
+  return {
+    id: r.id,
+    deviceId: r.device_id,
+    action: r.action,
+    state: r.state,
+    reason: r.reason,
+    request: r.request,
+    createdMs: r.created_ms,
+    updatedMs: r.updated_ms,
+    expiresMs: r.expires_ms,
+    attempts: r.attempts,
+    correlation: r.correlation,
+    deviceReply: r.device_reply,
+  };
+}
+
+function readFloor(path: string): number {
+  try {
+    const n = Number(readFileSync(path, 'utf8').trim());
+    return Number.isFinite(n) && n > 0 ? n : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}

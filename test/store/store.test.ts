@@ -1,0 +1,213 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openStore, StoreError, type StoreOptions } from '../../src/store/store.js';
+import { isTmpfs } from '../../src/store/mounts.js';
+import type { NewOutboxRow } from '../../src/store/types.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const dirs: Array<() => void> = [];
+after(() => dirs.forEach((c) => c()));
+function newDir(): string {
+  const t = tempDir('tkgw-store-');
+  dirs.push(t.cleanup);
+  return t.dir;
+}
+
+const opts = (dataDir: string, over: Partial<StoreOptions> = {}): StoreOptions => ({
+  dataDir,
+  quotaBytes: 10 * 1024 * 1024,
+  synchronous: 'normal',
+  groupCommitMs: 2,
+  groupCommitMaxRows: 500,
+  allowTmpfs: true,
+  ...over,
+});
+
+const pos = (i: number, bytes = 50): NewOutboxRow => ({
+  deviceId: 'dev1',
+  lane: 'pos',
+  type: 'position',
+  protected: false,
+  receivedAtMs: 1_700_000_000_000 + i,
+  payload: JSON.stringify({ v: 1, i, pad: 'x'.repeat(Math.max(0, bytes - 20)) }),
+  raw: Buffer.from([i & 0xff]),
+});
+const alarm = (i: number): NewOutboxRow => ({ ...pos(i), lane: 'evt', type: 'alarm', protected: true });
+
+describe('Store', () => {
+  it('assigns monotonic seqs and shares one transaction across a group', async () => {
+    const { store } = openStore(opts(newDir()));
+    const before = store.commitCount;
+    const rows = await Promise.all(Array.from({ length: 50 }, (_, i) => store.enqueue(pos(i))));
+    assert.deepEqual(rows.map((r) => r.seq), Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.equal(store.commitCount - before, 1, 'one commit for the whole group');
+    const more = store.append([pos(50), alarm(51)]);
+    assert.deepEqual(more.map((r) => r.seq), [51, 52]);
+    assert.equal(store.stats().totalRecords, 52);
+    await store.close();
+  });
+
+  it('commits early when the group is full', async () => {
+    const { store } = openStore(opts(newDir(), { groupCommitMs: 10_000, groupCommitMaxRows: 10 }));
+    const rows = await Promise.all(Array.from({ length: 10 }, (_, i) => store.enqueue(pos(i))));
+    assert.equal(rows.length, 10);
+    await store.close();
+  });
+
+  it('reads by lane with limits, byte bounds and a seq window; deletes', async () => {
+    const { store } = openStore(opts(newDir()));
+    store.append([pos(1), alarm(2), pos(3), pos(4), alarm(5)]);
+    assert.deepEqual(store.readBatch({ lane: 'pos', afterSeq: 0, limit: 10, maxBytes: 1e6 }).map((r) => r.seq), [1, 3, 4]);
+    assert.deepEqual(store.readBatch({ lane: 'evt', afterSeq: 0, limit: 10, maxBytes: 1e6 }).map((r) => r.seq), [2, 5]);
+    assert.deepEqual(store.readBatch({ lane: 'pos', afterSeq: 1, beforeSeq: 4, limit: 10, maxBytes: 1e6 }).map((r) => r.seq), [3]);
+    assert.deepEqual(store.readBatch({ lane: 'pos', afterSeq: 0, limit: 2, maxBytes: 1e6 }).map((r) => r.seq), [1, 3]);
+    assert.equal(store.readBatch({ lane: 'pos', afterSeq: 0, limit: 10, maxBytes: 1 }).length, 1, 'at least one row even over maxBytes');
+    assert.equal(store.deleteSeqs([1, 3, 999]), 2);
+    assert.equal(store.stats().backlog.rows, 3);
+    assert.equal(store.deleteUpTo(5), 3);
+    assert.equal(store.stats().backlog.rows, 0);
+    await store.close();
+  });
+
+  it('keeps rows and continues seqs across a restart', async () => {
+    const dir = newDir();
+    const a = openStore(opts(dir)).store;
+    a.append([pos(1), pos(2), pos(3)]);
+    a.deleteSeqs([3]);
+    await a.close();
+    const b = openStore(opts(dir)).store;
+    assert.equal(b.stats().backlog.rows, 2);
+    assert.deepEqual(b.append([pos(4)]).map((r) => r.seq), [4], 'seq 3 is never reused');
+    await b.close();
+  });
+
+  it('quarantines a corrupt file, starts fresh with a storage_reset event, and never reuses a seq', async () => {
+    const dir = newDir();
+    const a = openStore(opts(dir)).store;
+    a.append([pos(1), pos(2)]);
+    await a.close();
+    writeFileSync(join(dir, 'gateway.db'), Buffer.alloc(8192, 0x5a));
+    const opened = openStore(opts(dir));
+    assert.ok(opened.reset, 'reset reported');
+    assert.ok(readdirSync(dir).some((f) => f.startsWith('gateway.db.corrupt-')), 'quarantined file kept');
+    const events = opened.store.readBatch({ lane: 'evt', afterSeq: 0, limit: 10, maxBytes: 1e6 });
+    assert.equal(events[0]?.type, 'storage_reset');
+    assert.ok((events[0]?.seq ?? 0) > 2, 'seq continues above the old database');
+    await opened.store.close();
+  });
+
+  it('evicts the oldest history over quota, keeps alarms, and records the gap', async () => {
+    const { store } = openStore(opts(newDir(), { quotaBytes: 2000 }));
+    store.append([alarm(0)]);
+    for (let i = 1; i <= 40; i++) store.append([pos(i, 100)]);
+    const stats = store.stats();
+    assert.ok(stats.backlog.bytes <= 2000 + 200, `backlog ${stats.backlog.bytes} within quota`);
+    assert.ok(stats.evictedRows > 0);
+    const evt = store.readBatch({ lane: 'evt', afterSeq: 0, limit: 100, maxBytes: 1e6 });
+    assert.equal(evt[0]?.type, 'alarm', 'alarm kept');
+    const gaps = evt.filter((r) => r.type === 'gap').map((r) => JSON.parse(r.payload) as { fromSeq: number; toSeq: number; count: number });
+    assert.ok(gaps.length > 0);
+    const remaining = store.readBatch({ lane: 'pos', afterSeq: 0, limit: 100, maxBytes: 1e6 }).map((r) => r.seq);
+    const evicted = gaps.reduce((n, g) => n + g.count, 0);
+    assert.equal(evicted, stats.evictedRows);
+    assert.equal(gaps[0]?.fromSeq, 2, 'the oldest position went first');
+    for (const g of gaps) for (const seq of remaining) assert.ok(seq < g.fromSeq || seq > g.toSeq, `seq ${seq} outside gap`);
+    await store.close();
+  });
+
+  it('refuses positions, never alarms, when protected rows exceed twice the quota', async () => {
+    const { store } = openStore(opts(newDir(), { quotaBytes: 500 }));
+    for (let i = 0; i < 30; i++) store.append([alarm(i)]);
+    assert.throws(() => store.append([pos(99)]), (e: unknown) => e instanceof StoreError && e.code === 'full');
+    await assert.rejects(store.enqueue(pos(100)), (e: unknown) => e instanceof StoreError && e.code === 'full');
+    assert.equal(store.append([alarm(101)]).length, 1);
+    await store.close();
+  });
+
+  it('refuses a data dir on tmpfs unless forced', () => {
+    const table = 'proc /proc proc rw 0 0\n/dev/vda / ext4 rw 0 0\ntmpfs /run tmpfs rw 0 0\n';
+    assert.equal(isTmpfs('/run/tkgw', () => table), true);
+    assert.equal(isTmpfs('/var/lib/tkgw', () => table), false);
+    const dir = newDir();
+    assert.throws(
+      () => openStore(opts(dir, { allowTmpfs: false, mountTable: () => `tmpfs ${dir} tmpfs rw 0 0\n` })),
+      (e: unknown) => e instanceof StoreError && e.code === 'tmpfs' && /tmpfs/.test(e.message),
+    );
+  });
+
+  it('persists commands with an append-only audit trail', async () => {
+    const { store } = openStore(opts(newDir()));
+    store.insertCommand(
+      { id: 'c1', deviceId: 'd1', action: 'engine_stop', state: 'accepted', reason: null, request: '{}', createdMs: 1, updatedMs: 1, expiresMs: 100, attempts: 0, correlation: null, deviceReply: null },
+      { detail: 'issuedBy=ops' },
+    );
+    store.updateCommand('c1', { state: 'sent', attempts: 1, updatedMs: 2 }, { state: 'sent' });
+    const c = store.updateCommand('c1', { state: 'acked', deviceReply: 'DONE', updatedMs: 3 }, { state: 'acked', detail: 'DONE' });
+    assert.equal(c.state, 'acked');
+    assert.equal(store.getCommand('c1')?.attempts, 1);
+    assert.deepEqual(store.listAudit('c1').map((a) => a.state), ['accepted', 'sent', 'acked']);
+    assert.deepEqual(store.listCommands({ states: ['acked'] }).map((x) => x.id), ['c1']);
+    assert.equal(store.listCommands({ deviceId: 'other' }).length, 0);
+    await store.close();
+  });
+
+  it('tracks devices and counters', async () => {
+    const { store } = openStore(opts(newDir()));
+    store.upsertDevice({ deviceId: 'd1', protocol: 'h02', transport: 'tcp', remote: '1.2.3.4:5', seenMs: 10, online: true });
+    store.upsertDevice({ deviceId: 'd1', protocol: 'h02', transport: 'tcp', remote: null, seenMs: 20, online: true, lastPosition: '{"lat":1}' });
+    store.markAllDevicesOffline(30);
+    const d = store.getDevice('d1');
+    assert.equal(d?.online, false);
+    assert.equal(d?.remote, '1.2.3.4:5');
+    assert.equal(d?.lastSeenMs, 20);
+    assert.equal(d?.lastPosition, '{"lat":1}');
+    assert.equal(store.incrementCounter('uplink.session'), 1);
+    assert.equal(store.incrementCounter('uplink.session'), 2);
+    await store.close();
+  });
+
+  it('close() commits what is pending', async () => {
+    const dir = newDir();
+    const a = openStore(opts(dir, { groupCommitMs: 10_000 })).store;
+    const p = a.enqueue(pos(1));
+    await a.close();
+    assert.equal((await p).seq, 1);
+    const b = openStore(opts(dir)).store;
+    assert.equal(b.stats().backlog.rows, 1);
+    await b.close();
+  });
+
+  it('keeps every acknowledged row across kill -9 (synchronous FULL)', async () => {
+    const dir = newDir();
+    const child = spawn(process.execPath, ['--import', 'tsx', new URL('./crash-writer.ts', import.meta.url).pathname, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const acked: number[] = [];
+    let buffer = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('crash writer produced too little')), 30_000);
+      child.stdout.on('data', (d: Buffer) => {
+        buffer += d.toString();
+        const lines = buffer.split('\n');
+        buffer = lines.pop() ?? '';
+        for (const l of lines) if (l.trim()) acked.push(Number(l));
+        if (acked.length >= 2000) {
+          clearTimeout(timer);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await new Promise((r) => child.once('exit', r).once('close', r));
+    const { store } = openStore(opts(dir));
+    const present = new Set(store.readBatch({ lane: 'pos', afterSeq: 0, limit: 1_000_000, maxBytes: 1e12 }).map((r) => r.seq));
+    const missing = acked.filter((s) => !present.has(s));
+    assert.deepEqual(missing, [], `${missing.length} acknowledged rows lost`);
+    await store.close();
+  });
+});
