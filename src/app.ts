@@ -3,9 +3,13 @@
  * listeners, http, jobs) and stops them in reverse. No logic of its own beyond wiring.
  */
 import type { Logger } from 'pino';
+import { CommandService } from './commands/service.js';
+import { readSecretFile } from './config/load.js';
 import type { GatewayConfig } from './config/schema.js';
 import { IngestService } from './ingest/ingest.js';
 import { DeviceRegistry } from './ingest/registry.js';
+import { collectHealth, FlashWriteMeter } from './ops/health.js';
+import { JobScheduler } from './ops/jobs.js';
 import { createMetricsRegistry } from './ops/metrics.js';
 import { OpsHttpServer, type HealthReport } from './ops/http.js';
 import type { StatusSnapshot } from './ops/status.js';
@@ -21,6 +25,8 @@ import { GATEWAY_VERSION } from './version.js';
 export interface AppDeps {
   log: Logger;
   now?: () => number;
+  /** uplink configuration problems found by the config loader: the uplink stays off, ingest runs */
+  uplinkProblems?: string[];
   /** systemd notifications; no-ops when not under systemd */
   notify?: { ready(): void; stopping(): void; watchdog(): void; status(text: string): void; watchdogIntervalMs: number | null };
 }
@@ -40,6 +46,10 @@ export class GatewayApp {
   private ingestService: IngestService | undefined;
   private uplinkInstance: Uplink | undefined;
   private http: OpsHttpServer | undefined;
+  private commandService: CommandService | undefined;
+  private jobs: JobScheduler | undefined;
+  private readonly flash = new FlashWriteMeter();
+  private startedAtMs = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly now: () => number;
   private started = false;
@@ -65,9 +75,15 @@ export class GatewayApp {
     return this.uplinkInstance;
   }
 
+  get commands(): CommandService {
+    if (!this.commandService) throw new Error('gateway not started');
+    return this.commandService;
+  }
+
   async start(): Promise<void> {
     const { config } = this;
     const log = this.deps.log;
+    this.startedAtMs = this.now();
 
     // 1. Store: nothing is acknowledged to a tracker before it can be committed.
     const opened = openStore({
@@ -91,21 +107,69 @@ export class GatewayApp {
 
     // 2. Uplink (optional): buffer-only without a broker URL.
     if (config.uplink.url) {
+      const u = config.uplink;
       this.uplinkInstance = new Uplink(
         {
-          ...config.uplink,
           url: config.uplink.url,
           gatewayId: config.gatewayId,
           tenant: config.tenant,
+          topicRoot: u.topicRoot,
+          username: u.username,
+          passwordFile: u.passwordFile,
+          caFile: u.caFile,
+          certFile: u.certFile,
+          keyFile: u.keyFile,
+          rejectUnauthorized: u.rejectUnauthorized,
+          protocolVersion: u.protocolVersion,
+          keepaliveSec: u.keepaliveSec,
+          reconnectMinMs: u.reconnectMinMs,
+          reconnectMaxMs: u.reconnectMaxMs,
+          batchMaxRecords: u.batchMaxRecords,
+          batchMaxBytes: u.batchMaxBytes,
+          batchMaxDelayMs: u.batchMaxDelayMs,
+          compress: u.compress,
+          includeRaw: u.includeRaw,
+          ackMode: u.ackMode,
+          inflightWindow: u.inflightWindow,
+          publishTimeoutSec: u.publishTimeoutSec,
+          backlogBytesPerSec: u.backlogBytesPerSec,
+          budgetBytesPerDay: u.budgetBytesPerDay,
+          budgetBytesPerMonth: u.budgetBytesPerMonth,
           version: GATEWAY_VERSION,
-          info: { version: GATEWAY_VERSION, gatewayId: config.gatewayId },
-        } as ConstructorParameters<typeof Uplink>[0],
+          info: { version: GATEWAY_VERSION, gatewayId: config.gatewayId, devicesKnown: this.registry.size, listeners: config.listeners },
+          disabledReason: this.deps.uplinkProblems && this.deps.uplinkProblems.length > 0 ? this.deps.uplinkProblems.join('; ') : undefined,
+        },
         { outbox: store, log: log.child({ layer: 'uplink' }), now: this.now },
       );
       this.uplinkInstance.start();
     } else {
       log.warn('no uplink configured (--mqtt-url / TKGW_MQTT_URL): buffering records locally only');
     }
+
+    // Commands: intake from MQTT (and `tkgw command`), guards, lifecycle.
+    const c = config.commands;
+    this.commandService = new CommandService(
+      {
+        key: c.keyFile ? Buffer.from(readSecretFile(c.keyFile)) : undefined,
+        maxAttempts: c.maxAttempts,
+        ackTimeoutSec: c.ackTimeoutSec,
+        confirmTimeoutSec: c.confirmTimeoutSec,
+        maxExpirySec: c.maxExpirySec,
+        defaultGuards: c.defaultGuards,
+        maxPayloadBytes: c.maxPayloadBytes,
+        maxPending: c.maxPending,
+        udpNatWindowSec: config.limits.udpNatWindowSec,
+      },
+      {
+        store,
+        devices: this.registry,
+        log: log.child({ layer: 'commands' }),
+        now: this.now,
+        respond: (route, result) => this.uplinkInstance?.publishResponse(route, result),
+      },
+    );
+    this.commandService.start();
+    this.uplinkInstance?.onCommandRequest((payload, meta) => this.commandService?.submit(payload, meta));
 
     // 3. Ingest and listeners.
     this.ingestService = new IngestService(
@@ -167,7 +231,12 @@ export class GatewayApp {
     if (config.http.port !== 0) {
       this.http = new OpsHttpServer(
         { host: config.http.host, port: config.http.port, token: config.http.token },
-        { health: () => this.health(), metrics: this.metricsRegistry(), status: () => this.status() },
+        {
+          health: () => this.health(),
+          metrics: this.metricsRegistry(),
+          status: () => this.status(),
+          command: (body) => this.commands.submit(body),
+        },
         log.child({ layer: 'http' }),
       );
       const addr = await this.http.start();
@@ -176,6 +245,32 @@ export class GatewayApp {
 
     // 5. Periodic work that is not on the hot path.
     this.every(5000, () => this.registry.flushTo(store));
+    this.jobs = new JobScheduler(log.child({ layer: 'jobs' }));
+    const j = config.jobs;
+    this.jobs.add('health', j.healthCron, async () => {
+      const health = await collectHealth(
+        {
+          store: () => store.stats(),
+          dataDir: config.store.dataDir,
+          ingest: () => this.ingest.counters,
+          devices: () => ({ known: this.registry.size, online: this.registry.onlineCount }),
+          connections: () => ({ tcp: this.tcp.reduce((n, l) => n + l.connectionCount, 0), udp: this.udp.reduce((n, l) => n + l.peerCount, 0) }),
+          uplink: () => this.uplinkInstance?.state(),
+          startedAtMs: this.startedAtMs,
+          now: this.now,
+        },
+        this.flash,
+      );
+      this.uplinkInstance?.publishHealth(health);
+    });
+    this.jobs.add('checkpoint', j.checkpointCron, () => store.checkpoint('PASSIVE'));
+    this.jobs.add('retention', j.retentionCron, () => store.pruneAudit(this.now() - config.store.auditRetentionDays * 86_400_000));
+    this.jobs.add('vacuum', j.vacuumCron, () => store.vacuum());
+    this.jobs.add('daily-budget', j.dailyBudgetResetCron, () => {
+      this.uplinkInstance?.resetDailyBudget();
+      this.flash.resetDay();
+    });
+    this.jobs.add('monthly-budget', j.monthlyBudgetResetCron, () => this.uplinkInstance?.resetMonthlyBudget());
     const watchdogMs = this.deps.notify?.watchdogIntervalMs;
     if (watchdogMs) this.every(watchdogMs, () => this.deps.notify?.watchdog());
 
@@ -193,10 +288,12 @@ export class GatewayApp {
     this.deps.notify?.stopping();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.jobs?.stop();
     for (const l of this.tcp) l.stopAccepting();
     await this.storeInstance?.flush();
     await Promise.all([...this.tcp.map((l) => l.stop()), ...this.udp.map((l) => l.stop())]);
     this.ingestService?.stop();
+    this.commandService?.stop();
     await this.http?.stop();
     await this.uplinkInstance?.stop();
     if (this.storeInstance) {

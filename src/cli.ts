@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerCheckConfigCommand } from './cli/check-config.js';
+import { registerCommandCommand } from './cli/command.js';
 import { registerDecodeCommand } from './cli/decode.js';
 import { EXIT_INTERNAL, EXIT_USER_ERROR, UserError } from './cli/errors.js';
 import { registerSimulateCommand } from './cli/simulate.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerDecodeCommand(program);
   registerSimulateCommand(program);
   registerStatusCommand(program);
+  registerCommandCommand(program);
   registerCheckConfigCommand(program);
   return program;
 }

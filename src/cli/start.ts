@@ -59,8 +59,8 @@ export async function runGateway(flags: StartFlags): Promise<void> {
   }
   const config = loaded.config;
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
-  for (const w of loaded.warnings ?? []) log.warn(w);
-  const app = new GatewayApp(config, { log, notify: createSystemdNotifier(process.env) });
+  for (const w of loaded.warnings) log.warn(w);
+  const app = new GatewayApp(config, { log, notify: createSystemdNotifier(process.env), uplinkProblems: loaded.uplinkProblems });
   try {
     await app.start();
   } catch (err) {

@@ -16,6 +16,8 @@ export interface HttpRoutes {
   health(): HealthReport;
   metrics: Registry;
   status(): unknown;
+  /** POST /commands from `tkgw command` (same path as MQTT requests); returns the first result */
+  command?(body: Buffer): unknown;
   /** extra routes (the depot status page); return false when not handled */
   extra?(req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean | Promise<boolean>;
 }
@@ -88,6 +90,15 @@ export class OpsHttpServer {
       send(res, 401, 'application/json', JSON.stringify({ error: 'token required' }) + '\n');
       return;
     }
+    if (req.method === 'POST' && url.pathname === '/commands' && this.routes.command) {
+      const body = await readBody(req, 65_536);
+      if (!body) {
+        send(res, 413, 'application/json', JSON.stringify({ error: 'body too large' }) + '\n');
+        return;
+      }
+      send(res, 200, 'application/json', JSON.stringify(this.routes.command(body)) + '\n');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(res, 405, 'text/plain', 'method not allowed\n');
       return;
@@ -111,6 +122,17 @@ export class OpsHttpServer {
         send(res, 404, 'text/plain', 'not found\n');
     }
   }
+}
+
+async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > max) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: string): void {
