@@ -285,7 +285,7 @@ export class CommandService {
     if (open.length === 0) return;
     const reply = message.commandReply;
     for (const c of open) {
-      if ((c.state === 'sent' || c.state === 'acked') && reply && c.state === 'sent' && this.matches(c, reply)) {
+      if (c.state === 'sent' && reply && this.matches(c, reply)) {
         const text = reply.text ?? [reply.command, ...(reply.echoFields ?? [])].filter(Boolean).join(',');
         if (reply.result === 'failure') {
           this.inflight.delete(c.id);
@@ -295,8 +295,9 @@ export class CommandService {
         this.transition(c, 'acked', null, { deviceReply: text });
         c.state = 'acked';
       }
-      if ((c.state === 'sent' || c.state === 'acked') && record.relay !== undefined && record.relay === TARGET_RELAY[c.action as CommandAction]) {
-        // Replies are not proof (PROTOCOLS.md 3.5): the relay bit of a later report is.
+      // Replies are not proof (PROTOCOLS.md 3.5): the relay bit of a later report is, so the
+      // status carried inside the reply itself does not confirm.
+      if ((c.state === 'sent' || c.state === 'acked') && record.type !== 'command_reply' && record.relay !== undefined && record.relay === TARGET_RELAY[c.action as CommandAction]) {
         this.inflight.delete(c.id);
         this.transition(this.deps.store.getCommand(c.id) ?? c, 'confirmed', null);
       }
