@@ -29,9 +29,13 @@ export class Gps103Framer implements Framer {
     if (this.buf.length > 0) {
       const rest = this.buf;
       this.buf = Buffer.alloc(0);
-      out.push(looksLikeRecord(rest) ? { kind: 'frame', frame: rest } : { kind: 'junk', bytes: rest, reason: 'not a GPS103 record' });
+      this.emit(rest, out);
     }
     return out;
+  }
+
+  private emit(record: Buffer, out: FramerOutput[]): void {
+    emitRecord(record, out);
   }
 
   private drain(): FramerOutput[] {
@@ -60,12 +64,27 @@ export class Gps103Framer implements Framer {
         }
         break;
       }
-      const record = buf.subarray(0, end);
-      out.push(looksLikeRecord(record) ? { kind: 'frame', frame: record } : { kind: 'junk', bytes: record, reason: 'not a GPS103 record' });
+      this.emit(buf.subarray(0, end), out);
       this.buf = buf.subarray(end + 1);
     }
     return out;
   }
+}
+
+/** Emits a record, cutting off bytes before its start (a read that began with noise). */
+function emitRecord(record: Buffer, out: FramerOutput[]): void {
+  if (looksLikeRecord(record)) {
+    out.push({ kind: 'frame', frame: record });
+    return;
+  }
+  const text = record.toString('latin1');
+  const at = [text.indexOf('##,imei:'), text.indexOf('imei:')].filter((i) => i > 0).sort((a, b) => a - b)[0];
+  if (at === undefined) {
+    out.push({ kind: 'junk', bytes: record, reason: 'not a GPS103 record' });
+    return;
+  }
+  out.push({ kind: 'junk', bytes: record.subarray(0, at), reason: 'bytes before a GPS103 record' });
+  out.push({ kind: 'frame', frame: record.subarray(at) });
 }
 
 function isTerminator(b: number | undefined): boolean {

@@ -67,7 +67,11 @@ export class Gt06Framer implements Framer {
     if (total <= max && buf.length >= total && buf[total - 2] === 0x0d && buf[total - 1] === 0x0a) return total;
     // The declared end is wrong (or impossible): the next `0D 0A` ends the frame.
     const stop = findStop(buf, header + 1, Math.min(buf.length, max));
-    if (stop >= 0) return stop + 2;
+    // A start marker before that stop means this "frame" was noise: resynchronise on the marker
+    // rather than swallow the next real frame.
+    const next = findStart(buf, 2);
+    if (stop >= 0 && (next < 0 || next > stop)) return stop + 2;
+    if (next >= 0 && (stop < 0 || next < stop) && (final || buf.length >= total || total > max)) return 'bad';
     // At end of input, a frame that only lacks (part of) its terminator is still a frame.
     if (final && total <= max && buf.length >= total - 2 && buf.length <= total) return buf.length;
     if (final || buf.length >= max) return 'bad';
