@@ -127,9 +127,30 @@ export class SimDevice {
     } catch {
       this.errors++;
     } finally {
-      this.close();
+      await this.closeGracefully();
     }
     return this.result();
+  }
+
+  /** Half-close and let queued bytes reach the gateway; destroy() would drop them. */
+  private closeGracefully(): Promise<void> {
+    const socket = this.socket;
+    if (!socket || socket.destroyed) {
+      this.close();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.close();
+        resolve();
+      }, 5000);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        this.close();
+        resolve();
+      });
+      socket.end();
+    });
   }
 
   private aborted(): boolean {

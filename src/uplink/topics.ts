@@ -15,8 +15,11 @@ export interface TopicSet {
   ack: string;
 }
 
-export function topicRoot(template: string, tenant: string, gatewayId: string): string {
-  return template.replaceAll('{tenant}', tenant).replaceAll('{gatewayId}', gatewayId);
+export const DEFAULT_TOPIC_ROOT = 'depot/v1/{tenant}/gw/{gatewayId}';
+
+/** `{tenant}` and `{gatewayId}` substituted; no template = `DEFAULT_TOPIC_ROOT`. */
+export function topicRoot(template: string | undefined, tenant: string, gatewayId: string): string {
+  return (template ?? DEFAULT_TOPIC_ROOT).replaceAll('{tenant}', tenant).replaceAll('{gatewayId}', gatewayId);
 }
 
 export function topics(root: string): TopicSet {

@@ -52,7 +52,18 @@ async function canConnect(port: number): Promise<boolean> {
   });
 }
 
-export async function startBroker(opts: { tls?: BrokerTls } = {}): Promise<TestBroker> {
+export interface BrokerOptions {
+  tls?: BrokerTls;
+  /**
+   * Off by default: a restart forgets sessions and queued messages, as a crashed broker does.
+   * On, a graceful (SIGTERM) restart keeps subscribers' sessions, as a cloud broker does.
+   */
+  persistence?: boolean;
+  /** extra mosquitto.conf lines (e.g. `max_inflight_messages 4`) */
+  extraConfig?: string[];
+}
+
+export async function startBroker(opts: BrokerOptions = {}): Promise<TestBroker> {
   const port = await freePort();
   const tmp = tempDir('tkgw-broker-');
   const conf = join(tmp.dir, 'mosquitto.conf');
@@ -61,21 +72,28 @@ export async function startBroker(opts: { tls?: BrokerTls } = {}): Promise<TestB
     'allow_anonymous true',
     // Started as root, mosquitto drops to its own user and could not read our 0700 temp files.
     'user root',
-    // Persistence lets a graceful restart keep the subscribers' sessions (a cloud broker does);
-    // kill -9 still loses whatever it had not written, which is what `ackMode: app` is for.
-    'persistence true',
-    `persistence_location ${tmp.dir}/`,
-    'autosave_interval 1',
     // Big enough for the outage tests; the uplink never relies on the broker's queue anyway.
     'max_queued_messages 100000',
     'log_dest none',
   ];
+  if (opts.persistence) lines.push('persistence true', `persistence_location ${tmp.dir}/`, 'autosave_interval 1');
+  else lines.push('persistence false');
   if (opts.tls) lines.push(`cafile ${opts.tls.caFile}`, `certfile ${opts.tls.certFile}`, `keyfile ${opts.tls.keyFile}`);
+  lines.push(...(opts.extraConfig ?? []));
   writeFileSync(conf, lines.join('\n') + '\n');
   let proc: ChildProcess | undefined;
   const launch = async () => {
-    proc = spawn(mosquittoPath(), ['-c', conf], { stdio: 'ignore' });
-    await waitFor(() => canConnect(port), `mosquitto on port ${port}`, 10_000, 50);
+    const p = spawn(mosquittoPath(), ['-c', conf], { stdio: 'ignore' });
+    proc = p;
+    await waitFor(
+      () => {
+        if (p.exitCode !== null) throw new Error(`mosquitto exited with ${p.exitCode} (config ${conf})`);
+        return canConnect(port);
+      },
+      `mosquitto on port ${port}`,
+      10_000,
+      50,
+    );
   };
   await launch();
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
@@ -113,8 +131,9 @@ export interface ReceivedRecord {
 /** Subscribes to a gateway's `up/#` and collects every record (gzip decoded), counting duplicates. */
 export class Collector {
   readonly records: ReceivedRecord[] = [];
-  readonly messages: Array<{ topic: string; payload: Buffer; retain: boolean }> = [];
+  readonly messages: Array<{ topic: string; payload: Buffer; retain: boolean; userProperties?: Record<string, string | string[]> }> = [];
   readonly seqCount = new Map<number, number>();
+  private ackTimer: NodeJS.Timeout | undefined;
   private constructor(readonly client: MqttClient) {}
 
   static async connect(url: string, root: string, extra: mqtt.IClientOptions = {}): Promise<Collector> {
@@ -128,7 +147,7 @@ export class Collector {
       ...extra,
     });
     const c = new Collector(client);
-    client.on('message', (topic, payload, packet) => c.onMessage(topic, payload, packet.retain));
+    client.on('message', (topic, payload, packet) => c.onMessage(topic, payload, packet.retain, packet.properties?.userProperties));
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
       client.once('error', reject);
@@ -137,8 +156,8 @@ export class Collector {
     return c;
   }
 
-  private onMessage(topic: string, payload: Buffer, retain: boolean): void {
-    this.messages.push({ topic, payload, retain });
+  private onMessage(topic: string, payload: Buffer, retain: boolean, userProperties: Record<string, string | string[]> | undefined): void {
+    this.messages.push(userProperties ? { topic, payload, retain, userProperties } : { topic, payload, retain });
     const body = topic.endsWith('/z') ? gunzipSync(payload) : payload;
     if (/\/up\/(pos|evt)(\/z)?$/.test(topic)) {
       const env = JSON.parse(body.toString()) as { hist: boolean; recs: Array<Record<string, unknown>> };
@@ -164,7 +183,79 @@ export class Collector {
     return [...this.seqCount.keys()].sort((a, b) => a - b);
   }
 
+  /** Highest seq such that every seq from 1 up to it has arrived (a fresh store starts at 1). */
+  contiguousUpTo(): number {
+    let n = 0;
+    while (this.seqCount.has(n + 1)) n++;
+    return n;
+  }
+
+  /**
+   * Plays the cloud in `ackMode: app`: every `everyMs`, acknowledges the contiguous prefix it has
+   * on `down/ack` (only what it really holds, so a lost record is never acknowledged).
+   */
+  startAcking(root: string, everyMs = 50): void {
+    let acked = 0;
+    this.ackTimer = setInterval(() => {
+      const upTo = this.contiguousUpTo();
+      if (upTo === acked || !this.client.connected) return;
+      acked = upTo;
+      this.client.publish(`${root}/down/ack`, JSON.stringify({ v: 1, upTo }), { qos: 1 });
+    }, everyMs);
+  }
+
   async close(): Promise<void> {
+    if (this.ackTimer) clearInterval(this.ackTimer);
     await this.client.endAsync(true);
   }
+}
+
+export interface TcpProxy {
+  port: number;
+  url: string;
+  /** live relayed connections */
+  readonly connections: number;
+  /** destroys every relayed connection without a word, like a NAT dropping its mapping */
+  cut(): void;
+  close(): Promise<void>;
+}
+
+/** A TCP relay on 127.0.0.1 in front of the broker, so a test can cut the uplink's socket. */
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  const pairs = new Set<[net.Socket, net.Socket]>();
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect({ port: targetPort, host: '127.0.0.1' });
+    const pair: [net.Socket, net.Socket] = [inbound, outbound];
+    pairs.add(pair);
+    const drop = () => {
+      pairs.delete(pair);
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on('error', drop).on('close', drop);
+    outbound.on('error', drop).on('close', drop);
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  const cut = () => {
+    for (const [a, b] of [...pairs]) {
+      a.destroy();
+      b.destroy();
+    }
+    pairs.clear();
+  };
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    get connections() {
+      return pairs.size;
+    },
+    cut,
+    close: async () => {
+      cut();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
 }

@@ -1,0 +1,454 @@
+/**
+ * `npm run bench [-- --json FILE] [--quick]` (CONTRACT section 5). Every figure with a ceiling is
+ * measured beside that ceiling in the same run, so the ratio holds on a noisy machine. Load comes
+ * from the project's own simulator as separate processes over real sockets.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
+import { gunzipSync } from 'node:zlib';
+import { PROTOCOL_MODULES } from '../src/protocol/families.js';
+import type { ProtocolFamily } from '../src/protocol/types.js';
+import { openStore } from '../src/store/store.js';
+import type { NewOutboxRow } from '../src/store/types.js';
+import { Uplink, type UplinkOptions } from '../src/uplink/uplink.js';
+import { topicRoot } from '../src/uplink/topics.js';
+import { freePort, startBroker } from '../test/helpers/broker.js';
+import { loadVectors } from '../test/helpers/vectors.js';
+
+const quick = process.argv.includes('--quick');
+const jsonAt = process.argv.indexOf('--json');
+const jsonFile = jsonAt > 0 ? process.argv[jsonAt + 1] : undefined;
+const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const silent = { info() {}, warn() {}, error() {}, debug() {} };
+const results: Record<string, Record<string, unknown>> = {};
+const started = Date.now();
+
+function tmp(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (n: number, d = 0) => Math.round(n * 10 ** d) / 10 ** d;
+function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+// ---------------------------------------------------------------- decode
+function benchDecode(): void {
+  const out: Record<string, number> = {};
+  for (const family of ['h02', 'gt06', 'tk103', 'gps103'] as ProtocolFamily[]) {
+    const frames = loadVectors(family)
+      .filter((v) => v.scope === 'core' && v.direction !== 'server_to_device' && !v.kind)
+      .map((v) => Buffer.from(v.hex, 'hex'));
+    const stream = Buffer.concat(frames);
+    const module = PROTOCOL_MODULES[family];
+    const receivedAt = new Date();
+    const budgetMs = quick ? 400 : 2000;
+    let n = 0;
+    const t0 = process.hrtime.bigint();
+    let elapsedMs = 0;
+    while (elapsedMs < budgetMs) {
+      const framer = module.createFramer({ maxFrameBytes: 4096 });
+      const session = module.createSession();
+      for (const o of [...framer.push(stream), ...framer.end()]) {
+        if (o.kind === 'frame') {
+          session.handleFrame(o.frame, receivedAt);
+          n++;
+        }
+      }
+      elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    }
+    out[family] = round((n / elapsedMs) * 1000);
+  }
+  results['decode'] = out;
+}
+
+// ---------------------------------------------------------------- helpers for process-level runs
+interface Gw {
+  child: ChildProcess;
+  port: number;
+  httpPort: number;
+  dir: string;
+}
+
+async function startGatewayProcess(extraArgs: string[] = [], configYaml = ''): Promise<Gw> {
+  const dir = tmp('tkgw-bench-');
+  const port = await freePort();
+  const httpPort = await freePort();
+  const config = join(dir, 'config.yaml');
+  writeFileSync(
+    config,
+    `limits:\n  maxConnectionsPerIp: 20000\n  maxConnections: 20000\n  loginTimeoutSec: 600\n  detectTimeoutSec: 600\n  idleTimeoutSec: 3600\nstore:\n  allowTmpfs: true\n${configYaml}`,
+  );
+  const child = spawn(process.execPath, [CLI, 'start', '-c', config, '--host', '127.0.0.1', '--port', String(port), '--http-port', String(httpPort), '--data-dir', join(dir, 'data'), ...extraArgs], {
+    env: { ...process.env, TKGW_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+      if (r.ok) return { child, port, httpPort, dir };
+    } catch {
+      // not up yet
+    }
+    await sleep(50);
+  }
+  throw new Error('gateway did not start');
+}
+
+async function stopGateway(gw: Gw): Promise<void> {
+  gw.child.kill('SIGTERM');
+  await new Promise((r) => gw.child.once('exit', r));
+  rmSync(gw.dir, { recursive: true, force: true });
+}
+
+async function status(gw: Gw): Promise<{ records: { total: number }; devices: { online: number } }> {
+  const r = await fetch(`http://127.0.0.1:${gw.httpPort}/status`);
+  return (await r.json()) as { records: { total: number }; devices: { online: number } };
+}
+
+async function metric(gw: Gw, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${gw.httpPort}/metrics`)).text();
+  const m = new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} ([0-9.e+-]+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? round(Number(m[1]) / 1024, 1) : NaN;
+}
+
+function simulate(port: number, args: string[]): ChildProcess {
+  return spawn(process.execPath, [CLI, 'simulate', '--host', '127.0.0.1', '--port', String(port), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+// ---------------------------------------------------------------- ingest + SQLite ceiling
+function sqliteCeiling(): number {
+  const dir = tmp('tkgw-sqlite-');
+  const db = new Database(join(dir, 'c.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE t (seq INTEGER PRIMARY KEY, lane TEXT, type TEXT, device_id TEXT, protected INTEGER, received_at INTEGER, payload TEXT, raw BLOB, bytes INTEGER)');
+  const ins = db.prepare('INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const payload = JSON.stringify({ v: 1, deviceId: '860000000000001', protocol: 'h02', type: 'position', msgType: 'V1', receivedAt: new Date().toISOString(), lat: 52.1, lon: 4.8, speedKmh: 12.3, course: 90, alarms: [] });
+  const raw = Buffer.alloc(80, 0x2a);
+  const tx = db.transaction((base: number) => {
+    for (let i = 0; i < 100; i++) ins.run(base + i, 'pos', 'position', '860000000000001', 0, Date.now(), payload, raw, payload.length + 80);
+  });
+  const budgetMs = quick ? 1500 : 5000;
+  const t0 = Date.now();
+  let n = 0;
+  while (Date.now() - t0 < budgetMs) {
+    tx(n);
+    n += 100;
+  }
+  const rate = (n / (Date.now() - t0)) * 1000;
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+  return round(rate);
+}
+
+async function benchIngest(): Promise<void> {
+  const gw = await startGatewayProcess();
+  const devices = 1000;
+  const perProcess = 500;
+  const count = quick ? 60 : 200;
+  const sims = [0, 1].map((i) =>
+    simulate(gw.port, ['--protocol', 'h02', '--devices', String(perProcess), '--count', String(count), '--interval-ms', '0', '--heartbeat-every', '0', '--id-offset', String(i * 100_000)]),
+  );
+  // Steady state: measure between 20% and 80% of the expected total.
+  const expected = devices * (count + 1);
+  let t0 = 0;
+  let n0 = 0;
+  let t1 = 0;
+  let n1 = 0;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const total = (await status(gw)).records.total;
+    if (process.env['TKGW_BENCH_DEBUG']) console.error(`ingest: ${total} of ${expected}`);
+    if (!t0 && total >= expected * 0.2) {
+      t0 = Date.now();
+      n0 = total;
+    }
+    if (t0 && total >= expected * 0.8) {
+      t1 = Date.now();
+      n1 = total;
+      break;
+    }
+    await sleep(20);
+  }
+  await Promise.all(sims.map((s) => new Promise((r) => s.once('exit', r))));
+  const ackP99 = await metric(gw, 'tkgw_ack_latency_ms{quantile="0.99"}');
+  await stopGateway(gw);
+  const ceiling = sqliteCeiling();
+  const rate = t1 > t0 ? ((n1 - n0) / (t1 - t0)) * 1000 : NaN;
+  results['ingest'] = { devices, recordsPerSec: round(rate), sqliteCeilingPerSec: ceiling, ratio: round(rate / ceiling, 2), ackP99Ms: ackP99 ?? null };
+}
+
+// ---------------------------------------------------------------- drain + mqtt.js ceiling
+function uplinkOptions(url: string, over: Partial<UplinkOptions>): UplinkOptions {
+  return {
+    url,
+    gatewayId: `bench-${process.pid}-${Math.random().toString(36).slice(2, 7)}`,
+    tenant: 'default',
+    topicRoot: 'depot/v1/{tenant}/gw/{gatewayId}',
+    rejectUnauthorized: true,
+    protocolVersion: 5,
+    keepaliveSec: 60,
+    reconnectMinMs: 200,
+    reconnectMaxMs: 2000,
+    batchMaxRecords: 500,
+    batchMaxBytes: 256 * 1024,
+    batchMaxDelayMs: 20,
+    compress: false,
+    includeRaw: false,
+    ackMode: 'puback',
+    inflightWindow: 32,
+    publishTimeoutSec: 30,
+    backlogBytesPerSec: 0,
+    budgetBytesPerDay: 0,
+    budgetBytesPerMonth: 0,
+    version: 'bench',
+    info: {},
+    ...over,
+  };
+}
+
+function sampleRow(i: number): NewOutboxRow {
+  const t = new Date(Date.UTC(2026, 0, 1, 8, 0, 0) + i * 10_000);
+  const payload = JSON.stringify({
+    v: 1,
+    deviceId: `8600000000${String(10000 + (i % 500)).padStart(5, '0')}`,
+    protocol: 'gt06',
+    type: 'position',
+    msgType: '0x12',
+    fixTime: t.toISOString().replace('.000', ''),
+    receivedAt: t.toISOString(),
+    valid: true,
+    lat: Math.round((52.37 + (i % 977) * 0.00013) * 1e6) / 1e6,
+    lon: Math.round((4.89 + (i % 613) * 0.00017) * 1e6) / 1e6,
+    speedKmh: i % 90,
+    course: (i * 7) % 360,
+    satellites: 9,
+    alarms: [],
+  });
+  return { deviceId: null, lane: 'pos', type: 'position', protected: false, receivedAtMs: t.getTime(), payload, raw: Buffer.alloc(40, 0x78) };
+}
+
+async function drainOnce(url: string, rows: number, compress: boolean): Promise<{ rate: number; bytesPerRecord: number }> {
+  const dir = tmp('tkgw-drain-');
+  const { store } = openStore({ dataDir: dir, quotaBytes: 1e12, synchronous: 'normal', groupCommitMs: 5, groupCommitMaxRows: 500, allowTmpfs: true });
+  for (let i = 0; i < rows; i += 1000) store.append(Array.from({ length: Math.min(1000, rows - i) }, (_, k) => sampleRow(i + k)));
+  const opts = uplinkOptions(url, { compress });
+  // A consumer reading everything, as the cloud would; its byte count is the wire payload.
+  const sub = await mqtt.connectAsync(url, { protocolVersion: 5 });
+  let payloadBytes = 0;
+  let records = 0;
+  sub.on('message', (topic, payload) => {
+    if (!/\/up\/pos/.test(topic)) return;
+    payloadBytes += payload.length;
+    const body = topic.endsWith('/z') ? gunzipSync(payload) : payload;
+    records += (JSON.parse(body.toString()) as { recs: unknown[] }).recs.length;
+  });
+  await sub.subscribeAsync(`${topicRoot(opts.topicRoot, opts.tenant, opts.gatewayId)}/up/#`, { qos: 1 });
+  const uplink = new Uplink(opts, { outbox: store, log: silent, now: Date.now });
+  const t0 = Date.now();
+  uplink.start();
+  while (store.stats().backlog.rows > 0 && Date.now() - t0 < 120_000) await sleep(5);
+  const ms = Date.now() - t0;
+  const deadline = Date.now() + 10_000;
+  while (records < rows && Date.now() < deadline) await sleep(10);
+  await uplink.stop();
+  await sub.endAsync();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { rate: (rows / ms) * 1000, bytesPerRecord: payloadBytes / Math.max(1, records) };
+}
+
+async function mqttCeiling(url: string, rows: number): Promise<number> {
+  // The same batches (500 records), QoS 1, 32 in flight, straight from mqtt.js: no store, no outbox.
+  const rowsPerBatch = 500;
+  const body = JSON.stringify({ v: 1, gw: 'ceiling', batch: 1, hist: true, recs: Array.from({ length: rowsPerBatch }, (_, i) => JSON.parse(sampleRow(i).payload) as unknown) });
+  const client = await mqtt.connectAsync(url, { protocolVersion: 5 });
+  const batches = Math.ceil(rows / rowsPerBatch);
+  const t0 = Date.now();
+  let inflight = 0;
+  let sent = 0;
+  let done = 0;
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      while (inflight < 32 && sent < batches) {
+        inflight++;
+        sent++;
+        client.publish('bench/ceiling', body, { qos: 1 }, () => {
+          inflight--;
+          done++;
+          if (done === batches) resolve();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+  const ms = Date.now() - t0;
+  await client.endAsync();
+  return (batches * rowsPerBatch * 1000) / ms;
+}
+
+async function benchDrain(): Promise<void> {
+  const broker = await startBroker();
+  try {
+    const rows = quick ? 30_000 : 200_000;
+    const plain = await drainOnce(broker.url, rows, false);
+    const zipped = await drainOnce(broker.url, rows, true);
+    const ceiling = await mqttCeiling(broker.url, rows);
+    results['drain'] = {
+      records: rows,
+      recordsPerSec: round(plain.rate),
+      mqttCeilingPerSec: round(ceiling),
+      ratio: round(plain.rate / ceiling, 2),
+      bytesPerRecord: round(plain.bytesPerRecord, 1),
+      gzipBytesPerRecord: round(zipped.bytesPerRecord, 1),
+      gzipRecordsPerSec: round(zipped.rate),
+    };
+  } finally {
+    await broker.stop();
+  }
+}
+
+// ---------------------------------------------------------------- live latency, memory, command
+async function benchLiveAndCommand(): Promise<void> {
+  const broker = await startBroker();
+  const gw = await startGatewayProcess(['--mqtt-url', broker.url, '--gateway-id', `bench-live-${process.pid}`], 'uplink:\n  batchMaxDelayMs: 10\n');
+  try {
+    const root = `depot/v1/default/gw/bench-live-${process.pid}`;
+    const sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    const latencies: number[] = [];
+    let commandSentAt = 0;
+    const commandLatencies: number[] = [];
+    let measuring = false;
+    sub.on('message', (topic, payload) => {
+      const now = Date.now();
+      if (topic.endsWith('/up/pos') && measuring) {
+        for (const r of (JSON.parse(payload.toString()) as { recs: Array<{ receivedAt: string }> }).recs) latencies.push(now - Date.parse(r.receivedAt));
+      } else if (topic.endsWith('/up/cmd/res')) {
+        const res = JSON.parse(payload.toString()) as { state: string };
+        if (res.state === 'sent' && commandSentAt) commandLatencies.push(now - commandSentAt);
+      }
+    });
+    await sub.subscribeAsync(`${root}/up/#`, { qos: 1 });
+    const devices = 1000;
+    const seconds = quick ? 8 : 30;
+    const sim = simulate(gw.port, ['--protocol', 'mixed', '--devices', String(devices), '--count', String(seconds), '--interval-ms', '1000', '--heartbeat-every', '0']);
+    await sleep(3000);
+    measuring = true;
+    await sleep((seconds - 4) * 1000);
+    measuring = false;
+    // Command: MQTT request -> `sent` (bytes written to the device socket), while traffic flows.
+    const status = (await (await fetch(`http://127.0.0.1:${gw.httpPort}/status`)).json()) as unknown;
+    void status;
+    const cmdDevice = '860000000000000';
+    for (let i = 0; i < (quick ? 10 : 40); i++) {
+      commandSentAt = Date.now();
+      await sub.publishAsync(
+        `${root}/down/cmd/req`,
+        JSON.stringify({ v: 1, id: `bench-${Date.now()}-${i}`, deviceId: cmdDevice, action: i % 2 ? 'engine_resume' : 'engine_stop', expiresAt: new Date(Date.now() + 60_000).toISOString() }),
+        { qos: 1 },
+      );
+      await sleep(150);
+    }
+    await new Promise((r) => sim.once('exit', r));
+    await sub.endAsync();
+    results['live'] = { devices, p50Ms: round(percentile(latencies, 50), 1), p99Ms: round(percentile(latencies, 99), 1), samples: latencies.length };
+    results['command'] = { p99Ms: commandLatencies.length ? round(percentile(commandLatencies, 99), 1) : null, samples: commandLatencies.length };
+  } finally {
+    await stopGateway(gw);
+    await broker.stop();
+  }
+}
+
+async function benchMemory(): Promise<void> {
+  const gw = await startGatewayProcess();
+  try {
+    await sleep(1000);
+    const idle = rssMb(gw.child.pid as number);
+    const at = async (n: number): Promise<number> => {
+      // Logged-in trackers that stay connected between reports (one report every 10 minutes).
+      const sims: ChildProcess[] = [];
+      const perProcess = 2500;
+      for (let i = 0; i < n / perProcess; i++) {
+        sims.push(simulate(gw.port, ['--protocol', 'h02', '--devices', String(perProcess), '--count', '1', '--interval-ms', '600000', '--id-offset', String(1_000_000 + n * 10 + i * perProcess)]));
+      }
+      const deadline = Date.now() + 60_000;
+      while ((await status(gw)).devices.online < n && Date.now() < deadline) await sleep(200);
+      const online = (await status(gw)).devices.online;
+      await sleep(1000);
+      const rss = rssMb(gw.child.pid as number);
+      for (const s of sims) s.kill('SIGTERM');
+      await Promise.all(sims.map((s) => new Promise((r) => s.once('exit', r))));
+      if (online < n) console.error(`memory: only ${online} of ${n} devices came online`);
+      return rss;
+    };
+    const at2000 = await at(2000);
+    await sleep(1500);
+    const at10000 = quick ? undefined : await at(10_000);
+    results['memory'] = { rssMbIdle: idle, rssMbAt2000: at2000, ...(at10000 !== undefined ? { rssMbAt10000: at10000 } : {}) };
+  } finally {
+    await stopGateway(gw);
+  }
+}
+
+// ---------------------------------------------------------------- run
+async function main(): Promise<void> {
+  const steps: Array<[string, () => unknown]> = [
+    ['decode', benchDecode],
+    ['ingest', benchIngest],
+    ['drain', benchDrain],
+    ['live+command', benchLiveAndCommand],
+    ['memory', benchMemory],
+  ];
+  for (const [name, step] of steps) {
+    const t = Date.now();
+    try {
+      await step();
+    } catch (err) {
+      console.error(`bench ${name} failed: ${(err as Error).stack ?? String(err)}`);
+    }
+    console.error(`(${name}: ${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  }
+  const duration = round((Date.now() - started) / 1000, 1);
+  printTable(duration);
+  if (jsonFile) writeFileSync(jsonFile, JSON.stringify(results, null, 2) + '\n');
+}
+
+function printTable(duration: number): void {
+  const goal: Record<string, string> = {
+    'decode.*': '>= 300000',
+    'ingest.recordsPerSec': '>= 50000',
+    'ingest.ratio': '>= 0.3',
+    'drain.recordsPerSec': '>= 100000',
+    'drain.gzipBytesPerRecord': '<= 40',
+    'live.p99Ms': '<= 50',
+    'command.p99Ms': '<= 100',
+    'memory.rssMbAt10000': '<= 100',
+  };
+  console.log(`tk100b-gateway bench (${quick ? 'quick' : 'full'}, ${duration} s, node ${process.version})`);
+  for (const [section, figures] of Object.entries(results)) {
+    for (const [key, value] of Object.entries(figures)) {
+      const g = goal[`${section}.${key}`] ?? (section === 'decode' ? goal['decode.*'] : undefined);
+      console.log(`  ${`${section}.${key}`.padEnd(28)} ${String(value).padStart(12)}${g ? `   goal ${g}` : ''}`);
+    }
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
