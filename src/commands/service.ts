@@ -95,6 +95,11 @@ export class CommandService {
   private unsubscribe: (() => void) | undefined;
   /** last observed skew between gateway clock and a fresh valid GNSS fix, ms */
   private clockSkewMs: number | undefined;
+  /**
+   * Devices with an open command. Every tracker record passes through onRecord, so the common
+   * case (no command for this device) must not touch the database.
+   */
+  private readonly openDevices = new Map<string, number>();
 
   constructor(
     private readonly options: CommandOptions,
@@ -105,7 +110,10 @@ export class CommandService {
     // Restart recovery: nothing that may already have reached a device is sent again. Commands that
     // were sent keep waiting for their reply/confirmation; the rest are re-evaluated.
     const open = this.deps.store.listCommands({ states: OPEN_STATES, limit: this.options.maxPending });
-    for (const c of open) this.nextRef = Math.max(this.nextRef, refOf(c) + 1);
+    for (const c of open) {
+      this.nextRef = Math.max(this.nextRef, refOf(c) + 1);
+      this.openDevices.set(c.deviceId, (this.openDevices.get(c.deviceId) ?? 0) + 1);
+    }
     this.unsubscribe = this.deps.devices.subscribe({
       online: (device) => this.evaluateDevice(device.deviceId),
       record: (device, record, message) => this.onRecord(device, record, message),
@@ -165,6 +173,7 @@ export class CommandService {
       deviceReply: null,
     };
     this.deps.store.insertCommand(row, { detail: `issuedBy=${req.issuedBy ?? 'unknown'}` });
+    this.openDevices.set(row.deviceId, (this.openDevices.get(row.deviceId) ?? 0) + 1);
     if (route.responseTopic) this.routes.set(req.id, route);
     this.deps.log.info({ id: req.id, deviceId: req.deviceId, action: req.action, issuedBy: req.issuedBy }, 'command accepted');
     const result = this.publish(row, undefined);
@@ -181,6 +190,7 @@ export class CommandService {
 
   /** Re-checks the guards of every open command of a device (it came online, or moved). */
   evaluateDevice(deviceId: string): void {
+    if (!this.openDevices.has(deviceId)) return;
     for (const c of this.deps.store.listCommands({ deviceId, states: ['accepted', 'waiting'] })) this.evaluate(c.id);
   }
 
@@ -281,6 +291,7 @@ export class CommandService {
 
   private onRecord(device: LiveDevice, record: NormalizedRecord, message: DecodedMessage): void {
     this.observeClock(record);
+    if (!this.openDevices.has(device.deviceId)) return;
     const open = this.deps.store.listCommands({ deviceId: device.deviceId, states: ['sent', 'acked', 'accepted', 'waiting'] });
     if (open.length === 0) return;
     const reply = message.commandReply;
@@ -341,7 +352,14 @@ export class CommandService {
     const updated = this.deps.store.updateCommand(c.id, { ...patch, state, reason, updatedMs: now }, { state, reason, detail: patch.deviceReply ?? null });
     this.deps.log.info({ id: c.id, deviceId: c.deviceId, state, reason }, 'command state');
     this.publish(updated, reason ?? undefined);
-    if (FINAL_STATES.includes(state)) this.routes.delete(c.id);
+    if (FINAL_STATES.includes(state)) {
+      this.routes.delete(c.id);
+      if (!FINAL_STATES.includes(c.state)) {
+        const left = (this.openDevices.get(c.deviceId) ?? 1) - 1;
+        if (left > 0) this.openDevices.set(c.deviceId, left);
+        else this.openDevices.delete(c.deviceId);
+      }
+    }
   }
 
   private reject(

@@ -30,7 +30,9 @@ export interface LiveDevice {
   ignition: boolean | undefined;
   relay: 'cut' | 'normal' | undefined;
   alarms: readonly string[] | undefined;
-  /** JSON of the last record with a position, persisted by `flushTo` */
+  /** the last record with a position; serialized only when persisted by `flushTo` */
+  lastPosition: NormalizedRecord | undefined;
+  /** what the store had at start, until a new position arrives */
   lastPositionJson: string | undefined;
   dirty: boolean;
 }
@@ -148,7 +150,7 @@ export class DeviceRegistry {
         speedKmh: record.speedKmh,
         receivedAtMs,
       };
-      device.lastPositionJson = JSON.stringify(record);
+      device.lastPosition = record;
     }
     if (record.ignition !== undefined) device.ignition = record.ignition;
     if (record.relay !== undefined) device.relay = record.relay;
@@ -171,7 +173,7 @@ export class DeviceRegistry {
         remote: d.remote,
         seenMs: d.lastSeenMs,
         online: d.online,
-        lastPosition: d.lastPositionJson ?? null,
+        lastPosition: d.lastPosition ? JSON.stringify(d.lastPosition) : (d.lastPositionJson ?? null),
       });
     }
     return n;
@@ -193,6 +195,7 @@ function newDevice(deviceId: string, protocol: ProtocolFamily, firstSeenMs: numb
     ignition: undefined,
     relay: undefined,
     alarms: undefined,
+    lastPosition: undefined,
     lastPositionJson: undefined,
     dirty: true,
   };

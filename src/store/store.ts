@@ -171,6 +171,8 @@ export class Store {
   private lastFullWarnMs = 0;
   private readonly stmts;
   private readonly floorPath: string;
+  /** prepared once per filter shape (a handful of shapes exist) */
+  private readonly commandQueries = new Map<string, Database.Statement>();
 
   constructor(
     private readonly db: Database.Database,
@@ -213,6 +215,11 @@ export class Store {
          VALUES (@id, @deviceId, @action, @state, @reason, @request, @createdMs, @updatedMs, @expiresMs, @attempts, @correlation, @deviceReply)`,
       ),
       getCommand: db.prepare('SELECT * FROM commands WHERE id = ?'),
+      updateCommand: db.prepare(
+        `UPDATE commands SET device_id = @deviceId, action = @action, state = @state, reason = @reason, request = @request,
+           created_ms = @createdMs, updated_ms = @updatedMs, expires_ms = @expiresMs, attempts = @attempts,
+           correlation = @correlation, device_reply = @deviceReply WHERE id = @id`,
+      ),
       insertAudit: db.prepare('INSERT INTO audit (command_id, ts, state, reason, detail) VALUES (?, ?, ?, ?, ?)'),
       pruneAudit: db.prepare('DELETE FROM audit WHERE ts < ?'),
     };
@@ -544,13 +551,7 @@ export class Store {
       const current = this.getCommand(id);
       if (!current) throw new Error(`no command ${id}`);
       const next: CommandRow = { ...current, ...patch, id };
-      this.db
-        .prepare(
-          `UPDATE commands SET device_id = @deviceId, action = @action, state = @state, reason = @reason, request = @request,
-             created_ms = @createdMs, updated_ms = @updatedMs, expires_ms = @expiresMs, attempts = @attempts,
-             correlation = @correlation, device_reply = @deviceReply WHERE id = @id`,
-        )
-        .run(next);
+      this.stmts.updateCommand.run(next);
       this.stmts.insertAudit.run(id, next.updatedMs, audit.state, audit.reason ?? null, audit.detail ?? null);
       return next;
     })();
@@ -576,7 +577,12 @@ export class Store {
     }
     const sql = `SELECT * FROM commands ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_ms DESC, rowid DESC LIMIT ?`;
     args.push(filter.limit ?? 1000);
-    return (this.db.prepare(sql).all(...args) as CommandDbRow[]).map(toCommandRow);
+    let stmt = this.commandQueries.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.commandQueries.set(sql, stmt);
+    }
+    return (stmt.all(...args) as CommandDbRow[]).map(toCommandRow);
   }
 
   listAudit(commandId?: string, limit = 1000): AuditEntry[] {
