@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCheckConfigCommand } from './cli/check-config.js';
 import { registerCommandCommand } from './cli/command.js';
 import { registerDecodeCommand } from './cli/decode.js';
+import { registerDemoCommand } from './cli/demo.js';
 import { EXIT_INTERNAL, EXIT_USER_ERROR, UserError } from './cli/errors.js';
 import { registerSimulateCommand } from './cli/simulate.js';
 import { registerStartCommand } from './cli/start.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerSimulateCommand(program);
   registerStatusCommand(program);
   registerCommandCommand(program);
+  registerDemoCommand(program);
   registerCheckConfigCommand(program);
   return program;
 }
