@@ -132,6 +132,7 @@ export class GatewayApp {
           ackMode: u.ackMode,
           inflightWindow: u.inflightWindow,
           publishTimeoutSec: u.publishTimeoutSec,
+          appAckTimeoutSec: u.appAckTimeoutSec,
           backlogBytesPerSec: u.backlogBytesPerSec,
           budgetBytesPerDay: u.budgetBytesPerDay,
           budgetBytesPerMonth: u.budgetBytesPerMonth,

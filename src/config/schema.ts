@@ -101,6 +101,8 @@ const uplinkSchema = z
     ackMode: z.enum(['puback', 'app']).default('puback'),
     inflightWindow: z.number().int().min(1).max(1000).default(16),
     publishTimeoutSec: z.number().positive().default(20),
+    /** app ack mode: PUBACKed rows without a down/ack this long are sent again */
+    appAckTimeoutSec: z.number().positive().default(60),
     backlogBytesPerSec: z.number().min(0).default(0),
     budgetBytesPerDay: z.number().min(0).default(0),
     budgetBytesPerMonth: z.number().min(0).default(0),

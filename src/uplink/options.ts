@@ -36,6 +36,11 @@ export interface UplinkOptions {
   inflightWindow?: number;
   /** a PUBACK later than this means a hung broker: the connection is dropped and rebuilt */
   publishTimeoutSec?: number;
+  /**
+   * ackMode app: rows PUBACKed this long ago and still not covered by `down/ack` are sent again
+   * (the broker or the cloud consumer lost them, e.g. a broker restart without persistence)
+   */
+  appAckTimeoutSec?: number;
   /** history drain rate, bytes/s of record payload; 0 = unlimited */
   backlogBytesPerSec?: number;
   /** history stops for the day/month once this many bytes went out; 0 = no budget */
@@ -64,6 +69,7 @@ type Defaulted =
   | 'ackMode'
   | 'inflightWindow'
   | 'publishTimeoutSec'
+  | 'appAckTimeoutSec'
   | 'backlogBytesPerSec'
   | 'budgetBytesPerDay'
   | 'budgetBytesPerMonth'
@@ -88,6 +94,7 @@ export const UPLINK_DEFAULTS: Required<Pick<UplinkOptions, Defaulted>> = {
   ackMode: 'puback',
   inflightWindow: 16,
   publishTimeoutSec: 20,
+  appAckTimeoutSec: 60,
   backlogBytesPerSec: 0,
   budgetBytesPerDay: 0,
   budgetBytesPerMonth: 0,

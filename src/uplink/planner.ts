@@ -66,6 +66,11 @@ export class BatchPlanner {
     this.tokensAtMs = this.now();
   }
 
+  /** Reads everything still in the outbox again from the start, keeping the history boundary. */
+  rewind(): void {
+    this.cursors = { evt: 0, live: this.boundarySeq, hist: 0 };
+  }
+
   /** The next batch to publish, claimed (the cursor moves past it); or how long to wait; or nothing. */
   claimNext(): Plan {
     const evt = this.nextEvt();

@@ -42,6 +42,8 @@ export interface UplinkState {
   lastAckAt: string | null;
   /** batches awaiting PUBACK */
   inflight: number;
+  /** ackMode app: batches PUBACKed, not yet covered by `down/ack` */
+  awaitingCloudAck: number;
   /** records published (resends included) */
   published: number;
   /** records acknowledged by PUBACK */
@@ -67,6 +69,7 @@ export type CommandRequestHandler = (payload: Buffer, meta: CommandRequestMeta) 
 
 interface InflightBatch {
   seqs: number[];
+  maxSeq: number;
   records: number;
   sentAtMs: number;
 }
@@ -75,6 +78,12 @@ interface InflightBatch {
 const GOODBYE_TIMEOUT_MS = 2000;
 /** Persistent session so commands the cloud queued while the depot was offline still arrive. */
 const SESSION_EXPIRY_SEC = 7 * 24 * 3600;
+/**
+ * ackMode app: batches PUBACKed but not yet covered by `down/ack`. At the bound, publishing pauses
+ * until the cloud acknowledges (or appAckTimeoutSec passes and the rows go again): a cloud that
+ * stopped acknowledging must not make the gateway resend an unbounded history on every timeout.
+ */
+const APP_UNACKED_MAX_BATCHES = 4096;
 /** mqtt.js reason/return codes meaning "this broker does not speak MQTT 5". */
 const UNSUPPORTED_PROTOCOL_CODES = new Set<unknown>([1, 132]);
 
@@ -91,6 +100,8 @@ export class Uplink {
   private protocolVersion: 5 | 4;
   private window: number;
   private readonly inflight = new Map<number, InflightBatch>();
+  /** ackMode app, oldest first: PUBACKed batches the cloud has not covered with `down/ack` yet */
+  private awaitingCloud: Array<{ maxSeq: number; pubackAtMs: number }> = [];
   private nextInflightId = 1;
   private batchCounter = 0;
   private reconnectAttempt = 0;
@@ -105,7 +116,6 @@ export class Uplink {
   private lastError: string | null = null;
   private commandHandler: CommandRequestHandler | undefined;
 
-  constructor(options: UplinkOptions, deps: UplinkDeps);
   constructor(
     options: UplinkOptions,
     private readonly deps: UplinkDeps,
@@ -133,9 +143,10 @@ export class Uplink {
       return;
     }
     this.unsubscribeCommit = this.deps.outbox.onCommit(() => this.schedulePump(0));
-    // Checked a few times per timeout so a hung broker is noticed within ~1.25 x publishTimeoutSec.
-    const watchEveryMs = Math.max(100, Math.min(1000, (this.options.publishTimeoutSec * 1000) / 4));
-    this.watchdogTimer = setInterval(() => this.checkHung(), watchEveryMs);
+    // Checked a few times per timeout so a timeout is noticed within ~1.25 x its length.
+    const shortestTimeoutMs = Math.min(this.options.publishTimeoutSec, this.options.appAckTimeoutSec) * 1000;
+    const watchEveryMs = Math.max(100, Math.min(1000, shortestTimeoutMs / 4));
+    this.watchdogTimer = setInterval(() => this.watchdog(), watchEveryMs);
     this.watchdogTimer.unref();
     this.connect();
   }
@@ -153,6 +164,7 @@ export class Uplink {
     const client = this.client;
     this.client = undefined;
     this.inflight.clear();
+    this.awaitingCloud = [];
     if (!client) return;
     if (this.connected) {
       this.connected = false;
@@ -190,6 +202,7 @@ export class Uplink {
       session: this.session,
       lastAckAt: this.lastAckAt,
       inflight: this.inflight.size,
+      awaitingCloudAck: this.awaitingCloud.length,
       published: this.counters.published,
       acked: this.counters.acked,
       reconnects: this.counters.reconnects,
@@ -238,10 +251,51 @@ export class Uplink {
     this.client.publish(topic, body, opts);
   }
 
-  /** Reads credentials at each attempt, so fixing a file heals the uplink without a restart. */
-  private clientOptions(): IClientOptions | undefined {
+  /**
+   * Credentials are read at each attempt, so fixing a file heals the uplink without a restart.
+   * Returns undefined (and reports) when one cannot be read.
+   */
+  private readCredentials(): Pick<IClientOptions, 'username' | 'password' | 'ca' | 'cert' | 'key'> | undefined {
     const o = this.options;
+    const read = (what: string, path: string): Buffer => {
+      try {
+        return readFileSync(path);
+      } catch (err) {
+        throw new Error(`cannot read uplink ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    };
+    try {
+      const creds: Pick<IClientOptions, 'username' | 'password' | 'ca' | 'cert' | 'key'> = {};
+      if (o.username) creds.username = o.username;
+      if (o.passwordFile) creds.password = read('password file', o.passwordFile).toString('utf8').replace(/\r?\n$/, '');
+      else if (o.password) creds.password = o.password;
+      if (o.caFile) creds.ca = read('CA file', o.caFile);
+      if (o.certFile) creds.cert = read('certificate file', o.certFile);
+      if (o.keyFile) creds.key = read('key file', o.keyFile);
+      return creds;
+    } catch (err) {
+      this.fail((err as Error).message);
+      return undefined;
+    }
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const o = this.options;
+    if (!/^mqtts?:\/\/[^/\s]+/.test(o.url)) {
+      // Not retried: a wrong URL does not fix itself.
+      this.fail(`bad uplink url ${JSON.stringify(o.url)}: expected mqtt://host[:port] or mqtts://host[:port]`);
+      return;
+    }
+    const creds = this.readCredentials();
+    if (!creds) {
+      this.scheduleReconnect();
+      return;
+    }
+    // +1 per connection attempt: the LWT must carry the number before any CONNACK exists.
+    this.session = this.deps.outbox.incrementCounter(UPLINK_META.session);
     const opts: IClientOptions = {
+      ...creds,
       clientId: o.gatewayId,
       protocolVersion: this.protocolVersion,
       clean: false,
@@ -254,47 +308,11 @@ export class Uplink {
       will: { topic: this.topicSet.status, payload: Buffer.from(this.status('offline')), qos: 1, retain: true },
     };
     if (this.protocolVersion === 5) opts.properties = { sessionExpiryInterval: SESSION_EXPIRY_SEC };
-    const read = (what: string, path: string): Buffer => {
-      try {
-        return readFileSync(path);
-      } catch (err) {
-        throw new Error(`cannot read uplink ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
-    };
-    try {
-      if (o.username) opts.username = o.username;
-      if (o.passwordFile) opts.password = read('password file', o.passwordFile).toString('utf8').replace(/\r?\n$/, '');
-      else if (o.password) opts.password = o.password;
-      if (o.caFile) opts.ca = read('CA file', o.caFile);
-      if (o.certFile) opts.cert = read('certificate file', o.certFile);
-      if (o.keyFile) opts.key = read('key file', o.keyFile);
-    } catch (err) {
-      this.fail((err as Error).message);
-      return undefined;
-    }
-    return opts;
-  }
-
-  private connect(): void {
-    if (this.stopped) return;
-    if (!/^mqtts?:\/\/[^/\s]+/.test(this.options.url)) {
-      // Not retried: a wrong URL does not fix itself.
-      this.fail(`bad uplink url ${JSON.stringify(this.options.url)}: expected mqtt://host[:port] or mqtts://host[:port]`);
-      return;
-    }
-    const opts = this.clientOptions();
-    if (!opts) {
-      this.scheduleReconnect();
-      return;
-    }
-    // +1 per connection attempt: the LWT carries the number before the CONNACK exists.
-    this.session = this.deps.outbox.incrementCounter(UPLINK_META.session);
-    (opts.will as { payload: Buffer }).payload = Buffer.from(this.status('offline'));
     let client: MqttClient;
     try {
-      client = mqtt.connect(this.options.url, opts);
+      client = mqtt.connect(o.url, opts);
     } catch (err) {
-      this.fail(`bad uplink url ${JSON.stringify(this.options.url)}: ${(err as Error).message}`);
+      this.fail(`bad uplink url ${JSON.stringify(o.url)}: ${(err as Error).message}`);
       return;
     }
     this.client = client;
@@ -308,11 +326,11 @@ export class Uplink {
       if (this.client !== client) return;
       const code = (err as { code?: unknown }).code;
       if (this.protocolVersion === 5 && UNSUPPORTED_PROTOCOL_CODES.has(code)) {
-        this.deps.log.warn({ url: this.options.url }, 'broker refused MQTT 5: falling back to 3.1.1');
+        this.deps.log.warn({ url: o.url }, 'broker refused MQTT 5: falling back to 3.1.1');
         this.protocolVersion = 4;
       }
       this.lastError = describeError(err);
-      this.deps.log.warn({ err: this.lastError, url: this.options.url }, 'uplink error');
+      this.deps.log.warn({ err: this.lastError, url: o.url }, 'uplink error');
     });
     client.on('close', () => {
       if (this.client === client) this.onDisconnected(client);
@@ -327,6 +345,7 @@ export class Uplink {
     const stats = this.deps.outbox.stats();
     // Everything committed by now is history for this connection; later commits are live.
     this.planner.restart(stats.lastSeq);
+    this.awaitingCloud = [];
     this.deps.log.info({ url: this.options.url, session: this.session, window: this.window, backlogRows: stats.backlog.rows, protocolVersion: this.protocolVersion }, 'uplink connected');
     this.publishDirect(this.topicSet.status, this.status('online'), { qos: 1, retain: true });
     const info = { v: 1, gw: this.options.gatewayId, ...this.options.info, backlogRows: stats.backlog.rows, ts: new Date(this.deps.now()).toISOString() };
@@ -341,6 +360,7 @@ export class Uplink {
     const wasConnected = this.connected;
     this.connected = false;
     this.inflight.clear();
+    this.awaitingCloud = [];
     if (this.client === client) this.client = undefined;
     client.removeAllListeners('connect');
     client.removeAllListeners('message');
@@ -381,9 +401,17 @@ export class Uplink {
     this.onDisconnected(client);
   }
 
-  private checkHung(): void {
-    if (!this.connected || this.inflight.size === 0) return;
+  private watchdog(): void {
+    if (!this.connected) return;
     const now = this.deps.now();
+    const oldestUnacked = this.awaitingCloud[0];
+    if (oldestUnacked && now - oldestUnacked.pubackAtMs > this.options.appAckTimeoutSec * 1000) {
+      this.deps.log.warn({ batches: this.awaitingCloud.length, waitedMs: now - oldestUnacked.pubackAtMs }, 'no down/ack in time: resending what the cloud has not acknowledged');
+      this.awaitingCloud = [];
+      this.planner.rewind();
+      this.schedulePump(0);
+    }
+    if (this.inflight.size === 0) return;
     let oldest = Infinity;
     for (const f of this.inflight.values()) oldest = Math.min(oldest, f.sentAtMs);
     if (now - oldest > this.options.publishTimeoutSec * 1000) {
@@ -420,7 +448,9 @@ export class Uplink {
     }
     if (this.options.ackMode !== 'app') return;
     const deleted = this.deps.outbox.deleteUpTo(upTo);
+    this.awaitingCloud = this.awaitingCloud.filter((b) => b.maxSeq > upTo);
     this.deps.log.debug({ upTo, deleted }, 'cloud acknowledged');
+    this.schedulePump(0);
   }
 
   private schedulePump(delayMs: number): void {
@@ -441,7 +471,7 @@ export class Uplink {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.connected && this.client && this.inflight.size < this.window) {
+      while (this.connected && this.client && this.inflight.size < this.window && this.awaitingCloud.length < APP_UNACKED_MAX_BATCHES) {
         const plan = this.planner.claimNext();
         if (plan.kind === 'none') break;
         if (plan.kind === 'wait') {
@@ -475,7 +505,7 @@ export class Uplink {
       if (this.protocolVersion === 5) publishOpts.properties = { userProperties: { ce: 'gzip' } };
     }
     const id = this.nextInflightId++;
-    this.inflight.set(id, { seqs: plan.rows.map((r) => r.seq), records: plan.rows.length, sentAtMs: this.deps.now() });
+    this.inflight.set(id, { seqs: plan.rows.map((r) => r.seq), maxSeq: (plan.rows[plan.rows.length - 1] as (typeof plan.rows)[number]).seq, records: plan.rows.length, sentAtMs: this.deps.now() });
     this.counters.published += plan.rows.length;
     this.budget.add(payload.length + topic.length);
     client.publish(topic, payload, publishOpts, (err) => this.onPuback(client, id, err));
@@ -496,6 +526,7 @@ export class Uplink {
     this.counters.acked += entry.records;
     this.lastAckAt = new Date(this.deps.now()).toISOString();
     if (this.options.ackMode === 'puback') this.deps.outbox.deleteSeqs(entry.seqs);
+    else this.awaitingCloud.push({ maxSeq: entry.maxSeq, pubackAtMs: this.deps.now() });
     this.schedulePump(0);
   }
 }

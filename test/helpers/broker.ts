@@ -121,6 +121,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<TestBroker>
   };
 }
 
+const MAX_COLLECTED = 1_000_000;
+
 export interface ReceivedRecord {
   seq: number;
   topic: string;
@@ -168,6 +170,8 @@ export class Collector {
   }
 
   private add(topic: string, hist: boolean, rec: Record<string, unknown>): void {
+    // Bound for a runaway test (e.g. a resend loop): fail loudly rather than eat the machine's memory.
+    if (this.records.length >= MAX_COLLECTED) throw new Error(`Collector: more than ${MAX_COLLECTED} records`);
     const seq = rec['seq'] as number;
     this.records.push({ seq, topic, hist, rec });
     this.seqCount.set(seq, (this.seqCount.get(seq) ?? 0) + 1);
@@ -220,10 +224,48 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-/** A TCP relay on 127.0.0.1 in front of the broker, so a test can cut the uplink's socket. */
-export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+/**
+ * MQTT protocol level of a CONNECT at the start of `buf` (4 = 3.1.1, 5 = MQTT 5), or undefined
+ * while too few bytes have arrived. Layout: type byte, remaining length (1-4 bytes, 7 bits each),
+ * protocol name (2-byte length + "MQTT"), then the level byte.
+ */
+function connectProtocolLevel(buf: Buffer): number | undefined {
+  let i = 1;
+  while (i < buf.length && i < 5 && ((buf[i] as number) & 0x80) !== 0) i++;
+  const nameAt = i + 1;
+  if (buf.length < nameAt + 2) return undefined;
+  const levelAt = nameAt + 2 + buf.readUInt16BE(nameAt);
+  return levelAt < buf.length ? buf[levelAt] : undefined;
+}
+
+/**
+ * A TCP relay on 127.0.0.1 in front of the broker, so a test can cut the uplink's socket.
+ * `only311`: answers an MQTT 5 CONNECT the way a 3.1.1-only broker does (CONNACK return code 1,
+ * "unacceptable protocol version", then close) and relays 3.1.1 clients.
+ */
+export async function startTcpProxy(targetPort: number, opts: { only311?: boolean } = {}): Promise<TcpProxy> {
   const pairs = new Set<[net.Socket, net.Socket]>();
   const server = net.createServer((inbound) => {
+    if (opts.only311) {
+      let head = Buffer.alloc(0);
+      const sniff = (chunk: Buffer) => {
+        head = Buffer.concat([head, chunk]);
+        const level = connectProtocolLevel(head);
+        if (level === undefined && head.length < 64) return;
+        inbound.off('data', sniff);
+        if (level === 5) {
+          inbound.end(Buffer.from([0x20, 0x02, 0x00, 0x01]));
+          return;
+        }
+        relay(inbound, head);
+      };
+      inbound.on('data', sniff);
+      inbound.on('error', () => inbound.destroy());
+      return;
+    }
+    relay(inbound, Buffer.alloc(0));
+  });
+  const relay = (inbound: net.Socket, already: Buffer) => {
     const outbound = net.connect({ port: targetPort, host: '127.0.0.1' });
     const pair: [net.Socket, net.Socket] = [inbound, outbound];
     pairs.add(pair);
@@ -234,9 +276,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     };
     inbound.on('error', drop).on('close', drop);
     outbound.on('error', drop).on('close', drop);
+    if (already.length > 0) outbound.write(already);
     inbound.pipe(outbound);
     outbound.pipe(inbound);
-  });
+  };
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as net.AddressInfo).port;
   const cut = () => {
