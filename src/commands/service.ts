@@ -118,7 +118,14 @@ export class CommandService {
       online: (device) => this.evaluateDevice(device.deviceId),
       record: (device, record, message) => this.onRecord(device, record, message),
     });
-    this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 1000);
+    this.timer = setInterval(() => {
+      // A failing disk must not take the process down from a timer; health reports the store.
+      try {
+        this.tick();
+      } catch (err) {
+        this.deps.log.warn({ err: String(err) }, 'command tick failed');
+      }
+    }, this.options.tickMs ?? 1000);
     this.timer.unref();
     this.tick();
   }
