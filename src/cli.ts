@@ -12,6 +12,7 @@ import { EXIT_INTERNAL, EXIT_USER_ERROR, UserError } from './cli/errors.js';
 import { registerSimulateCommand } from './cli/simulate.js';
 import { registerStartCommand } from './cli/start.js';
 import { registerStatusCommand } from './cli/status.js';
+import { registerTailCommand } from './cli/tail.js';
 import { GATEWAY_VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerCommandCommand(program);
   registerDemoCommand(program);
+  registerTailCommand(program);
   registerCheckConfigCommand(program);
   return program;
 }

@@ -59,3 +59,13 @@ describe('tkgw decode (CONTRACT 1.1)', () => {
     assert.equal(GATEWAY_VERSION, pkg.version);
   });
 });
+
+describe('tkgw tail formatting', () => {
+  it('prints records, command results and status readably', async () => {
+    const { describe: fmt } = await import('../../src/cli/tail.js');
+    const lines = fmt('up/evt', JSON.stringify({ v: 1, hist: false, recs: [{ seq: 7, deviceId: '8640', protocol: 'gt06', type: 'alarm', lat: 1.5, lon: 2.5, speedKmh: 3, alarms: ['sos'], relay: 'cut' }] }));
+    assert.deepEqual(lines, ['live #7 8640 gt06 alarm 1.5,2.5 3 km/h relay=cut ALARM sos']);
+    assert.deepEqual(fmt('up/cmd/res', JSON.stringify({ id: 'c1', deviceId: 'd', action: 'engine_stop', state: 'rejected', reason: 'expired' })), ['command c1 d engine_stop -> rejected (expired)']);
+    assert.deepEqual(fmt('up/status', '{"state":"online","session":3}'), ['gateway online session 3']);
+  });
+});
