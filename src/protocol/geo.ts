@@ -26,7 +26,9 @@ export function parseDegreesMinutes(text: string, hemisphere?: string): number {
   if (trimmed === '') throw new DecodeError('empty coordinate');
   let degrees: number;
   let minutes: number;
-  const dash = /^-?(\d{1,3})-(\d{1,2}(?:\.\d+)?)$/.exec(trimmed);
+  // Hot path (every position of three families): only look for the rare dash form when a '-'
+  // appears after the first character.
+  const dash = trimmed.indexOf('-', 1) > 0 ? /^-?(\d{1,3})-(\d{1,2}(?:\.\d+)?)$/.exec(trimmed) : null;
   if (dash) {
     degrees = Number(dash[1]);
     minutes = Number(dash[2]);
@@ -62,15 +64,22 @@ export function parseDegreesMinutes(text: string, hemisphere?: string): number {
   return round6(value);
 }
 
-/** Builds an ISO-8601 UTC string, validating ranges; two-digit years are 2000-based. */
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+/**
+ * Builds an ISO-8601 UTC string, validating ranges; two-digit years are 2000-based. Formatted by
+ * hand (no Date round trip): it runs once per decoded frame.
+ */
 export function utcIso(year: number, month: number, day: number, hour: number, minute: number, second: number): string {
   const y = year < 100 ? 2000 + year : year;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const maxDay = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+  if (!(month >= 1 && month <= 12 && day >= 1 && day <= maxDay && hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 60)) {
     throw new DecodeError(`bad date/time ${y}-${month}-${day} ${hour}:${minute}:${second}`);
   }
-  const ms = Date.UTC(y, month - 1, day, hour, minute, Math.min(second, 59));
-  if (!Number.isFinite(ms)) throw new DecodeError('bad date/time');
-  return new Date(ms).toISOString().replace('.000Z', 'Z');
+  // A leap second is reported as :59, the last representable second.
+  return `${y}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(Math.min(second, 59))}Z`;
 }
 
 /** HHMMSS (optionally with .sss) and DDMMYY digits to ISO UTC. */

@@ -91,7 +91,16 @@ function isTerminator(b: number | undefined): boolean {
   return b === SEMI || b === LF || b === CR || b === STAR;
 }
 
+const IMEI_PREFIX = Buffer.from('imei:');
+const LOGIN_PREFIX = Buffer.from('##,imei:');
+
 function looksLikeRecord(b: Buffer): boolean {
-  const head = b.toString('latin1', 0, Math.min(b.length, 24));
-  return head.startsWith('##,imei:') || head.startsWith('imei:') || /^\d{15}/.test(head);
+  if (b.length >= 5 && b.compare(IMEI_PREFIX, 0, 5, 0, 5) === 0) return true;
+  if (b.length >= 8 && b.compare(LOGIN_PREFIX, 0, 8, 0, 8) === 0) return true;
+  if (b.length < 15) return false;
+  for (let i = 0; i < 15; i++) {
+    const c = b[i] as number;
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }

@@ -1,7 +1,7 @@
 import { isDecodeError, DecodeError } from '../errors.js';
 import type { EncodedCommand, ProtocolSession, RelayAction, RelayCommandContext, SessionOptions, SessionResult } from '../types.js';
 import { TEXT_START } from './constants.js';
-import { decodeH02, splitText } from './decoder.js';
+import { decodeH02 } from './decoder.js';
 import { encodeH02R12, encodeH02Relay, encodeH02TimeSync } from './encoder.js';
 
 /**
@@ -28,7 +28,8 @@ export class H02Session implements ProtocolSession {
       if (isDecodeError(err)) return { messages: [], error: err };
       return { messages: [], error: new DecodeError(`H02: ${String(err)}`) };
     }
-    if (frame[0] === TEXT_START) this.maker = splitText(frame).maker;
+    // Answer in the device's own maker (`HQ`, `TH`, `hq`): bytes 1-2 of a text frame.
+    if (frame[0] === TEXT_START) this.maker = frame.toString('latin1', 1, 3);
     if (message.deviceId !== undefined && this.id === undefined) this.id = message.deviceId;
     const id = message.deviceId ?? this.id;
     let ack: Buffer | undefined;
