@@ -411,7 +411,10 @@ async function main(): Promise<void> {
     ['live+command', benchLiveAndCommand],
     ['memory', benchMemory],
   ];
+  const onlyAt = process.argv.indexOf('--only');
+  const only = onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : undefined;
   for (const [name, step] of steps) {
+    if (only && !only.includes(name)) continue;
     const t = Date.now();
     try {
       await step();
