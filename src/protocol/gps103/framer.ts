@@ -1,4 +1,5 @@
-import type { Framer, FramerLimits, FramerOutput } from '../types.js';
+import { BufferedFramer } from '../framer-base.js';
+import type { FramerOutput } from '../types.js';
 
 const SEMI = 0x3b; // ';'
 const LF = 0x0a;
@@ -10,35 +11,17 @@ const STAR = 0x2a; // '*' ends records of one Coban variant (`imei:...,L,*`)
  * omits the terminator, so `end()` (connection closed, or one UDP datagram done) flushes what is
  * left as a frame when it looks like a record. Terminators are not part of the frame.
  */
-export class Gps103Framer implements Framer {
-  private buf: Buffer = Buffer.alloc(0);
+export class Gps103Framer extends BufferedFramer {
+  protected readonly leftoverReason = 'not a GPS103 record';
 
-  constructor(private readonly limits: FramerLimits) {}
-
-  get pendingBytes(): number {
-    return this.buf.length;
-  }
-
-  push(chunk: Buffer): FramerOutput[] {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    return this.drain();
-  }
-
-  end(): FramerOutput[] {
-    const out = this.drain();
-    if (this.buf.length > 0) {
-      const rest = this.buf;
-      this.buf = Buffer.alloc(0);
-      this.emit(rest, out);
-    }
+  /** Older firmware omits the terminator: the end of input ends the record. */
+  protected override leftover(bytes: Buffer): FramerOutput[] {
+    const out: FramerOutput[] = [];
+    emitRecord(bytes, out);
     return out;
   }
 
-  private emit(record: Buffer, out: FramerOutput[]): void {
-    emitRecord(record, out);
-  }
-
-  private drain(): FramerOutput[] {
+  protected drain(): FramerOutput[] {
     const out: FramerOutput[] = [];
     while (this.buf.length > 0) {
       const buf = this.buf;
@@ -64,7 +47,7 @@ export class Gps103Framer implements Framer {
         }
         break;
       }
-      this.emit(buf.subarray(0, end), out);
+      emitRecord(buf.subarray(0, end), out);
       this.buf = buf.subarray(end + 1);
     }
     return out;

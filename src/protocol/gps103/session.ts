@@ -1,4 +1,4 @@
-import { DecodeError, isDecodeError } from '../errors.js';
+import { tryDecode } from '../errors.js';
 import type { EncodedCommand, ProtocolSession, RelayAction, SessionResult } from '../types.js';
 import { decodeGps103 } from './decoder.js';
 
@@ -19,14 +19,9 @@ export class Gps103Session implements ProtocolSession {
   }
 
   handleFrame(frame: Buffer, receivedAt: Date): SessionResult {
-    let decoded;
-    try {
-      decoded = decodeGps103(frame, receivedAt);
-    } catch (err) {
-      if (isDecodeError(err)) return { messages: [], error: err };
-      return { messages: [], error: new DecodeError(`GPS103: ${String(err)}`) };
-    }
-    const { message, kind, heartbeatPrefix } = decoded;
+    const decoded = tryDecode('GPS103', () => decodeGps103(frame, receivedAt));
+    if (!decoded.ok) return { messages: [], error: decoded.error };
+    const { message, kind, heartbeatPrefix } = decoded.value;
     if (this.id === undefined) this.id = message.deviceId;
     let ack: Buffer | undefined;
     if (kind === 'login') ack = LOAD;

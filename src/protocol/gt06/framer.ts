@@ -1,4 +1,5 @@
-import type { Framer, FramerLimits, FramerOutput } from '../types.js';
+import { BufferedFramer } from '../framer-base.js';
+import type { FramerOutput } from '../types.js';
 import { START_LONG, START_SHORT } from './constants.js';
 
 /**
@@ -7,30 +8,10 @@ import { START_LONG, START_SHORT } from './constants.js';
  * next `0D 0A`. A frame is never cut short on a `0D 0A` before its declared end: payloads may
  * contain those bytes.
  */
-export class Gt06Framer implements Framer {
-  private buf: Buffer = Buffer.alloc(0);
+export class Gt06Framer extends BufferedFramer {
+  protected readonly leftoverReason = 'incomplete GT06 frame at end of input';
 
-  constructor(private readonly limits: FramerLimits) {}
-
-  get pendingBytes(): number {
-    return this.buf.length;
-  }
-
-  push(chunk: Buffer): FramerOutput[] {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    return this.drain(false);
-  }
-
-  end(): FramerOutput[] {
-    const out = this.drain(true);
-    if (this.buf.length > 0) {
-      out.push({ kind: 'junk', bytes: this.buf, reason: 'incomplete GT06 frame at end of input' });
-      this.buf = Buffer.alloc(0);
-    }
-    return out;
-  }
-
-  private drain(final: boolean): FramerOutput[] {
+  protected drain(final: boolean): FramerOutput[] {
     const out: FramerOutput[] = [];
     while (this.buf.length > 0) {
       const buf = this.buf;

@@ -1,5 +1,5 @@
-import { DecodeError, isDecodeError } from '../errors.js';
-import type { DecodedMessage, EncodedCommand, ProtocolSession, RelayAction, RelayCommandContext, SessionOptions, SessionResult } from '../types.js';
+import { tryDecode } from '../errors.js';
+import type { EncodedCommand, ProtocolSession, RelayAction, RelayCommandContext, SessionOptions, SessionResult } from '../types.js';
 import { ACKED, PROTO } from './constants.js';
 import { decodeGt06, parsePacket } from './decoder.js';
 import { encodeGt06Command, gt06Ack, gt06TimeReply, relayCommandText } from './encoder.js';
@@ -21,16 +21,9 @@ export class Gt06Session implements ProtocolSession {
   }
 
   handleFrame(frame: Buffer, receivedAt: Date): SessionResult {
-    let message: DecodedMessage;
-    let proto: number;
-    let long: boolean;
-    try {
-      message = decodeGt06(frame, receivedAt);
-      ({ proto, long } = parsePacket(frame));
-    } catch (err) {
-      if (isDecodeError(err)) return { messages: [], error: err };
-      return { messages: [], error: new DecodeError(`GT06: ${String(err)}`) };
-    }
+    const decoded = tryDecode('GT06', () => ({ message: decodeGt06(frame, receivedAt), ...parsePacket(frame) }));
+    if (!decoded.ok) return { messages: [], error: decoded.error };
+    const { message, proto, long } = decoded.value;
     if (proto === PROTO.LOGIN && message.deviceId !== undefined) this.id = message.deviceId;
     else if (this.id !== undefined) message.deviceId = this.id;
     // Without a serial there is nothing correct to echo: stay silent and let the unit retry.

@@ -1,4 +1,5 @@
-import type { Framer, FramerLimits, FramerOutput } from '../types.js';
+import { BufferedFramer } from '../framer-base.js';
+import type { FramerOutput } from '../types.js';
 import { BINARY_SIZES, BINARY_START, BINARY_X_START, CR, LF, SPACE, TEXT_END, TEXT_START, COMMA } from './constants.js';
 
 const isLetter = (b: number | undefined) => b !== undefined && ((b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a));
@@ -15,31 +16,12 @@ type Start = 'text' | 'binary' | 'maybe' | 'no';
  * later frames are emitted as soon as they are complete. Decisions depend on content only, never
  * on how TCP split the bytes.
  */
-export class H02Framer implements Framer {
-  private buf: Buffer = Buffer.alloc(0);
+export class H02Framer extends BufferedFramer {
   private binarySize: number | undefined;
 
-  constructor(private readonly limits: FramerLimits) {}
+  protected readonly leftoverReason = 'incomplete frame at end of input';
 
-  get pendingBytes(): number {
-    return this.buf.length;
-  }
-
-  push(chunk: Buffer): FramerOutput[] {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    return this.drain(false);
-  }
-
-  end(): FramerOutput[] {
-    const out = this.drain(true);
-    if (this.buf.length > 0) {
-      out.push({ kind: 'junk', bytes: this.buf, reason: 'incomplete frame at end of input' });
-      this.buf = Buffer.alloc(0);
-    }
-    return out;
-  }
-
-  private drain(final: boolean): FramerOutput[] {
+  protected drain(final: boolean): FramerOutput[] {
     const out: FramerOutput[] = [];
     while (this.buf.length > 0) {
       const buf = this.buf;

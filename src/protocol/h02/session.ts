@@ -1,4 +1,4 @@
-import { isDecodeError, DecodeError } from '../errors.js';
+import { tryDecode } from '../errors.js';
 import type { EncodedCommand, ProtocolSession, RelayAction, RelayCommandContext, SessionOptions, SessionResult } from '../types.js';
 import { TEXT_START } from './constants.js';
 import { decodeH02 } from './decoder.js';
@@ -21,13 +21,9 @@ export class H02Session implements ProtocolSession {
   }
 
   handleFrame(frame: Buffer, receivedAt: Date): SessionResult {
-    let message;
-    try {
-      message = decodeH02(frame, receivedAt);
-    } catch (err) {
-      if (isDecodeError(err)) return { messages: [], error: err };
-      return { messages: [], error: new DecodeError(`H02: ${String(err)}`) };
-    }
+    const decoded = tryDecode('H02', () => decodeH02(frame, receivedAt));
+    if (!decoded.ok) return { messages: [], error: decoded.error };
+    const message = decoded.value;
     // Answer in the device's own maker (`HQ`, `TH`, `hq`): bytes 1-2 of a text frame.
     if (frame[0] === TEXT_START) this.maker = frame.toString('latin1', 1, 3);
     if (message.deviceId !== undefined && this.id === undefined) this.id = message.deviceId;

@@ -1,34 +1,15 @@
-import type { Framer, FramerLimits, FramerOutput } from '../types.js';
+import { BufferedFramer } from '../framer-base.js';
+import type { FramerOutput } from '../types.js';
 
 const OPEN = 0x28; // '('
 const CLOSE = 0x29; // ')'
 const FREE_TEXT = 0x24; // '$': command results are quoted `$...$` and may contain ')' and CR LF
 
 /** TK103 framer: `(` ... the first `)` outside a `$...$` free-text field. */
-export class Tk103Framer implements Framer {
-  private buf: Buffer = Buffer.alloc(0);
+export class Tk103Framer extends BufferedFramer {
+  protected readonly leftoverReason = 'unterminated TK103 frame at end of input';
 
-  constructor(private readonly limits: FramerLimits) {}
-
-  get pendingBytes(): number {
-    return this.buf.length;
-  }
-
-  push(chunk: Buffer): FramerOutput[] {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    return this.drain();
-  }
-
-  end(): FramerOutput[] {
-    const out = this.drain();
-    if (this.buf.length > 0) {
-      out.push({ kind: 'junk', bytes: this.buf, reason: 'unterminated TK103 frame at end of input' });
-      this.buf = Buffer.alloc(0);
-    }
-    return out;
-  }
-
-  private drain(): FramerOutput[] {
+  protected drain(): FramerOutput[] {
     const out: FramerOutput[] = [];
     while (this.buf.length > 0) {
       const buf = this.buf;

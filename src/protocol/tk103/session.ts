@@ -1,4 +1,4 @@
-import { DecodeError, isDecodeError } from '../errors.js';
+import { tryDecode } from '../errors.js';
 import type { EncodedCommand, ProtocolSession, RelayAction, SessionResult } from '../types.js';
 import { decodeTk103 } from './decoder.js';
 
@@ -12,13 +12,9 @@ export class Tk103Session implements ProtocolSession {
   }
 
   handleFrame(frame: Buffer, receivedAt: Date): SessionResult {
-    let message;
-    try {
-      message = decodeTk103(frame, receivedAt);
-    } catch (err) {
-      if (isDecodeError(err)) return { messages: [], error: err };
-      return { messages: [], error: new DecodeError(`TK103: ${String(err)}`) };
-    }
+    const decoded = tryDecode('TK103', () => decodeTk103(frame, receivedAt));
+    if (!decoded.ok) return { messages: [], error: decoded.error };
+    const message = decoded.value;
     const id = message.deviceId;
     if (this.id === undefined) this.id = id;
     let ack: Buffer | undefined;
