@@ -101,18 +101,28 @@ async function startGatewayProcess(extraArgs: string[] = [], configYaml = ''): P
 }
 
 async function stopGateway(gw: Gw): Promise<void> {
-  gw.child.kill('SIGTERM');
-  await new Promise((r) => gw.child.once('exit', r));
+  if (gw.child.exitCode === null) {
+    const exited = new Promise((r) => gw.child.once('exit', r));
+    gw.child.kill('SIGTERM');
+    await exited;
+  }
   rmSync(gw.dir, { recursive: true, force: true });
 }
 
 async function status(gw: Gw): Promise<{ records: { total: number }; devices: { online: number } }> {
-  const r = await fetch(`http://127.0.0.1:${gw.httpPort}/status`);
-  return (await r.json()) as { records: { total: number }; devices: { online: number } };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${gw.httpPort}/status`, { signal: AbortSignal.timeout(5000) });
+      return (await r.json()) as { records: { total: number }; devices: { online: number } };
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await sleep(200);
+    }
+  }
 }
 
 async function metric(gw: Gw, name: string): Promise<number | undefined> {
-  const text = await (await fetch(`http://127.0.0.1:${gw.httpPort}/metrics`)).text();
+  const text = await (await fetch(`http://127.0.0.1:${gw.httpPort}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
   const m = new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} ([0-9.e+-]+)$`, 'm').exec(text);
   return m ? Number(m[1]) : undefined;
 }
@@ -122,8 +132,15 @@ function rssMb(pid: number): number {
   return m ? round(Number(m[1]) / 1024, 1) : NaN;
 }
 
-function simulate(port: number, args: string[]): ChildProcess {
-  return spawn(process.execPath, [CLI, 'simulate', '--host', '127.0.0.1', '--port', String(port), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+interface Sim {
+  child: ChildProcess;
+  /** created at spawn: a child that already exited must not leave a later wait hanging */
+  exited: Promise<void>;
+}
+
+function simulate(port: number, args: string[]): Sim {
+  const child = spawn(process.execPath, [CLI, 'simulate', '--host', '127.0.0.1', '--port', String(port), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return { child, exited: new Promise<void>((r) => child.once('exit', () => r())) };
 }
 
 // ---------------------------------------------------------------- ingest + SQLite ceiling
@@ -181,7 +198,7 @@ async function benchIngest(): Promise<void> {
     }
     await sleep(20);
   }
-  await Promise.all(sims.map((s) => new Promise((r) => s.once('exit', r))));
+  await Promise.all(sims.map((s) => s.exited));
   const ackP99 = await metric(gw, 'tkgw_ack_latency_ms{quantile="0.99"}');
   await stopGateway(gw);
   const ceiling = sqliteCeiling();
@@ -361,7 +378,7 @@ async function benchLiveAndCommand(): Promise<void> {
       );
       await sleep(150);
     }
-    await new Promise((r) => sim.once('exit', r));
+    await sim.exited;
     await sub.endAsync();
     results['live'] = { devices, p50Ms: round(percentile(latencies, 50), 1), p99Ms: round(percentile(latencies, 99), 1), samples: latencies.length };
     results['command'] = { p99Ms: commandLatencies.length ? round(percentile(commandLatencies, 99), 1) : null, samples: commandLatencies.length };
@@ -378,7 +395,7 @@ async function benchMemory(): Promise<void> {
     const idle = rssMb(gw.child.pid as number);
     const at = async (n: number): Promise<number> => {
       // Logged-in trackers that stay connected between reports (one report every 10 minutes).
-      const sims: ChildProcess[] = [];
+      const sims: Sim[] = [];
       const perProcess = 2500;
       for (let i = 0; i < n / perProcess; i++) {
         sims.push(simulate(gw.port, ['--protocol', 'h02', '--devices', String(perProcess), '--count', '1', '--interval-ms', '600000', '--id-offset', String(1_000_000 + n * 10 + i * perProcess)]));
@@ -388,8 +405,8 @@ async function benchMemory(): Promise<void> {
       const online = (await status(gw)).devices.online;
       await sleep(1000);
       const rss = rssMb(gw.child.pid as number);
-      for (const s of sims) s.kill('SIGTERM');
-      await Promise.all(sims.map((s) => new Promise((r) => s.once('exit', r))));
+      for (const s of sims) s.child.kill('SIGTERM');
+      await Promise.all(sims.map((s) => s.exited));
       if (online < n) console.error(`memory: only ${online} of ${n} devices came online`);
       return rss;
     };

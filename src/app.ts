@@ -7,11 +7,13 @@ import { CommandService } from './commands/service.js';
 import { readSecretFile } from './config/load.js';
 import type { GatewayConfig } from './config/schema.js';
 import { IngestService } from './ingest/ingest.js';
-import { DeviceRegistry } from './ingest/registry.js';
+import { DeviceRegistry, trackOf } from './ingest/registry.js';
 import { collectHealth, FlashWriteMeter } from './ops/health.js';
 import { JobScheduler } from './ops/jobs.js';
 import { createMetricsRegistry } from './ops/metrics.js';
 import { OpsHttpServer, type HealthReport } from './ops/http.js';
+import { createStatusPage, DrainHistory } from './ops/page/index.js';
+import { statfsSync } from 'node:fs';
 import type { StatusSnapshot } from './ops/status.js';
 import { PROTOCOL_MODULES } from './protocol/families.js';
 import type { ProtocolFamily } from './protocol/types.js';
@@ -49,6 +51,8 @@ export class GatewayApp {
   private commandService: CommandService | undefined;
   private jobs: JobScheduler | undefined;
   private readonly flash = new FlashWriteMeter();
+  private readonly drain = new DrainHistory();
+  private lastCpuTempC: number | null = null;
   private startedAtMs = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly now: () => number;
@@ -237,6 +241,7 @@ export class GatewayApp {
           metrics: this.metricsRegistry(),
           status: () => this.status(),
           command: (body) => this.commands.submit(body),
+          extra: createStatusPage(this.pageSource(), this.drain),
         },
         log.child({ layer: 'http' }),
       );
@@ -246,6 +251,12 @@ export class GatewayApp {
 
     // 5. Periodic work that is not on the hot path.
     this.every(5000, () => this.registry.flushTo(store));
+    const sampleDrain = () => {
+      const st = store.stats();
+      this.drain.add(this.now(), st.backlog.rows, st.lastSeq);
+    };
+    sampleDrain();
+    this.every(10_000, sampleDrain);
     this.jobs = new JobScheduler(log.child({ layer: 'jobs' }));
     const j = config.jobs;
     this.jobs.add('health', j.healthCron, async () => {
@@ -262,6 +273,8 @@ export class GatewayApp {
         },
         this.flash,
       );
+      const cpu = health['cpu'] as { tempC?: number | null } | undefined;
+      this.lastCpuTempC = cpu?.tempC ?? null;
       this.uplinkInstance?.publishHealth(health);
     });
     this.jobs.add('checkpoint', j.checkpointCron, () => store.checkpoint('PASSIVE'));
@@ -335,6 +348,48 @@ export class GatewayApp {
       checks['uplink'] = { ok: true, detail: 'not configured (buffer only)' };
     }
     return { ok: Object.values(checks).every((c) => c.ok), checks };
+  }
+
+  private pageSource() {
+    return {
+      devices: () => this.registry.list(),
+      track: (id: string, limit: number) => {
+        const d = this.registry.get(id);
+        return d ? trackOf(d, limit) : [];
+      },
+      uplink: () => {
+        const u = this.uplinkInstance?.state();
+        return {
+          configured: this.uplinkInstance !== undefined,
+          connected: u?.connected ?? false,
+          session: u?.session ?? 0,
+          lastAckAt: u?.lastAckAt ?? null,
+          lastError: u?.lastError ?? null,
+        };
+      },
+      backlog: () => {
+        const st = this.store.stats();
+        return { ...st.backlog, lastSeq: st.lastSeq };
+      },
+      commands: (limit: number) => this.store.listCommands({ limit }),
+      health: () => {
+        let diskFreeBytes: number | null = null;
+        try {
+          const fs = statfsSync(this.config.store.dataDir);
+          diskFreeBytes = fs.bavail * fs.bsize;
+        } catch {
+          diskFreeBytes = null;
+        }
+        return {
+          cpuTempC: this.lastCpuTempC,
+          diskFreeBytes,
+          memoryRssBytes: process.memoryUsage().rss,
+          bytesWrittenToday: this.flash.today() ?? null,
+          uptimeSec: Math.round((this.now() - this.startedAtMs) / 1000),
+        };
+      },
+      now: this.now,
+    };
   }
 
   private metricsRegistry() {

@@ -30,10 +30,16 @@ export interface LiveDevice {
   ignition: boolean | undefined;
   relay: 'cut' | 'normal' | undefined;
   alarms: readonly string[] | undefined;
+  batteryLevel: number | undefined;
+  gsmLevel: number | undefined;
   /** the last record with a position; serialized only when persisted by `flushTo` */
   lastPosition: NormalizedRecord | undefined;
   /** what the store had at start, until a new position arrives */
   lastPositionJson: string | undefined;
+  /** recent positions for the status page: a ring of TRACK_POINTS (lat, lon, ms) triples */
+  track: Float64Array | undefined;
+  trackNext: number;
+  trackCount: number;
   dirty: boolean;
 }
 
@@ -151,9 +157,12 @@ export class DeviceRegistry {
         receivedAtMs,
       };
       device.lastPosition = record;
+      pushTrack(device, record.lat, record.lon, receivedAtMs);
     }
     if (record.ignition !== undefined) device.ignition = record.ignition;
     if (record.relay !== undefined) device.relay = record.relay;
+    if (record.batteryLevel !== undefined) device.batteryLevel = record.batteryLevel;
+    if (record.gsmLevel !== undefined) device.gsmLevel = record.gsmLevel;
     device.alarms = record.alarms;
     device.dirty = true;
     for (const l of this.listeners) l.record?.(device, record, message);
@@ -180,6 +189,32 @@ export class DeviceRegistry {
   }
 }
 
+/** 50 points x 3 numbers x 8 bytes = 1.2 KB per device that reports positions. */
+export const TRACK_POINTS = 50;
+
+function pushTrack(device: LiveDevice, lat: number, lon: number, ms: number): void {
+  device.track ??= new Float64Array(TRACK_POINTS * 3);
+  const at = device.trackNext * 3;
+  device.track[at] = lat;
+  device.track[at + 1] = lon;
+  device.track[at + 2] = ms;
+  device.trackNext = (device.trackNext + 1) % TRACK_POINTS;
+  device.trackCount = Math.min(TRACK_POINTS, device.trackCount + 1);
+}
+
+/** Oldest first. */
+export function trackOf(device: LiveDevice, limit: number): Array<{ lat: number; lon: number; t: number }> {
+  const out: Array<{ lat: number; lon: number; t: number }> = [];
+  const track = device.track;
+  if (!track) return out;
+  const n = Math.min(limit, device.trackCount);
+  for (let i = device.trackCount - n; i < device.trackCount; i++) {
+    const at = ((device.trackNext - device.trackCount + i + TRACK_POINTS) % TRACK_POINTS) * 3;
+    out.push({ lat: track[at] as number, lon: track[at + 1] as number, t: track[at + 2] as number });
+  }
+  return out;
+}
+
 function newDevice(deviceId: string, protocol: ProtocolFamily, firstSeenMs: number, lastSeenMs: number): LiveDevice {
   return {
     deviceId,
@@ -195,8 +230,13 @@ function newDevice(deviceId: string, protocol: ProtocolFamily, firstSeenMs: numb
     ignition: undefined,
     relay: undefined,
     alarms: undefined,
+    batteryLevel: undefined,
+    gsmLevel: undefined,
     lastPosition: undefined,
     lastPositionJson: undefined,
+    track: undefined,
+    trackNext: 0,
+    trackCount: 0,
     dirty: true,
   };
 }
