@@ -62,7 +62,7 @@ describe('status page in a browser', { skip: existsSync(CHROMIUM) ? false : `${C
     mkdirSync(ARTIFACTS, { recursive: true });
     broker = await startBroker();
     cleanups.push(() => broker.stop());
-    gw = await startGateway({ http: { port: await freePort() }, uplink: { url: broker.url, reconnectMinMs: 200, reconnectMaxMs: 500 } });
+    gw = await startGateway({ http: { port: await freePort() }, uplink: { url: broker.url, reconnectMinMs: 200, reconnectMaxMs: 1000 } });
     cleanups.push(() => gw.stop());
     browser = await chromium.launch({
       executablePath: CHROMIUM,
