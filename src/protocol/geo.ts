@@ -32,23 +32,14 @@ export function parseDegreesMinutes(text: string, hemisphere?: string): number {
   if (dash) {
     degrees = Number(dash[1]);
     minutes = Number(dash[2]);
-  } else if (/^\d+\.\d+$/.test(trimmed) || /^\d+$/.test(trimmed)) {
-    let intPart: string;
-    let fracPart: string;
+  } else if (/^\d+(\.\d+)?$/.test(trimmed)) {
+    // [D]DDMM.MMMM read as one number: degrees are what lies above the hundreds. Without a decimal
+    // point the last 4 digits are minute decimals (`37573392` = 3757.3392).
     const dot = trimmed.indexOf('.');
-    if (dot >= 0) {
-      intPart = trimmed.slice(0, dot);
-      fracPart = trimmed.slice(dot + 1);
-    } else {
-      // no decimal point: the last 4 digits are minute decimals
-      if (trimmed.length < 5) throw new DecodeError(`bad coordinate "${text}"`);
-      intPart = trimmed.slice(0, -4);
-      fracPart = trimmed.slice(-4);
-    }
-    const degDigits = intPart.slice(0, Math.max(0, intPart.length - 2));
-    const minDigits = intPart.slice(Math.max(0, intPart.length - 2));
-    degrees = degDigits === '' ? 0 : Number(degDigits);
-    minutes = Number(`${minDigits || '0'}.${fracPart || '0'}`);
+    if (dot < 0 && trimmed.length < 5) throw new DecodeError(`bad coordinate "${text}"`);
+    const value = dot >= 0 ? Number(trimmed) : Number(trimmed) / 10_000;
+    degrees = Math.floor(value / 100);
+    minutes = value - degrees * 100;
   } else {
     throw new DecodeError(`bad coordinate "${text}"`);
   }
