@@ -10,7 +10,6 @@ import { IngestService } from './ingest/ingest.js';
 import { DeviceRegistry, trackOf } from './ingest/registry.js';
 import { collectHealth, FlashWriteMeter } from './ops/health.js';
 import { JobScheduler } from './ops/jobs.js';
-import { createMetricsRegistry } from './ops/metrics.js';
 import { OpsHttpServer, type HealthReport } from './ops/http.js';
 import { createStatusPage, DrainHistory } from './ops/page/index.js';
 import { statfsSync } from 'node:fs';
@@ -20,7 +19,7 @@ import type { ProtocolFamily } from './protocol/types.js';
 import { openStore, type Store } from './store/store.js';
 import { TcpListener } from './transport/tcp.js';
 import { UdpListener } from './transport/udp.js';
-import { Uplink } from './uplink/uplink.js';
+import type { Uplink } from './uplink/uplink.js';
 import { GATEWAY_VERSION } from './version.js';
 
 
@@ -52,6 +51,7 @@ export class GatewayApp {
   private jobs: JobScheduler | undefined;
   private readonly flash = new FlashWriteMeter();
   private readonly drain = new DrainHistory();
+  private metrics: ReturnType<GatewayApp['metricsRegistry']> | undefined;
   private lastCpuTempC: number | null = null;
   private startedAtMs = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -112,7 +112,9 @@ export class GatewayApp {
     // 2. Uplink (optional): buffer-only without a broker URL.
     if (config.uplink.url) {
       const u = config.uplink;
-      this.uplinkInstance = new Uplink(
+      // mqtt.js is the largest library here (~15 MB resident): loaded only with an uplink.
+      const { Uplink: UplinkClient } = await import('./uplink/uplink.js');
+      this.uplinkInstance = new UplinkClient(
         {
           url: config.uplink.url,
           gatewayId: config.gatewayId,
@@ -238,7 +240,7 @@ export class GatewayApp {
         { host: config.http.host, port: config.http.port, token: config.http.token },
         {
           health: () => this.health(),
-          metrics: this.metricsRegistry(),
+          metrics: () => (this.metrics ??= this.metricsRegistry()),
           status: () => this.status(),
           command: (body) => this.commands.submit(body),
           extra: createStatusPage(this.pageSource(), this.drain),
@@ -392,7 +394,8 @@ export class GatewayApp {
     };
   }
 
-  private metricsRegistry() {
+  private async metricsRegistry() {
+    const { createMetricsRegistry } = await import('./ops/metrics.js');
     return createMetricsRegistry({
       connections: () => ({
         tcp: this.tcp.reduce((n, l) => n + l.connectionCount, 0),

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { Aedes } from 'aedes';
+import type { Aedes } from 'aedes';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { GatewayApp } from '../app.js';
@@ -47,7 +47,9 @@ class EmbeddedCloud {
   ) {}
 
   static async start(root: string): Promise<EmbeddedCloud> {
-    const broker = await Aedes.createBroker();
+    // Loaded only for the demo: `tkgw start` should not carry an MQTT broker in its memory.
+    const { Aedes: AedesBroker } = await import('aedes');
+    const broker = await AedesBroker.createBroker();
     const cloud = new EmbeddedCloud(broker, await freePort());
     // An internal subscription: the cloud's consumer lives inside the broker, so only the
     // gateway's link is affected by the outage.

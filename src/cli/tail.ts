@@ -4,7 +4,6 @@
  */
 import { gunzipSync } from 'node:zlib';
 import type { Command } from 'commander';
-import mqtt from 'mqtt';
 import { loadConfig } from '../config/load.js';
 import { topicRoot } from '../uplink/topics.js';
 import { UserError } from './errors.js';
@@ -32,6 +31,7 @@ export function registerTailCommand(program: Command): void {
       const c = loaded.config;
       if (!c.uplink.url) throw new UserError('no broker: pass --mqtt-url or set uplink.url');
       const root = topicRoot(c.uplink.topicRoot, c.tenant, c.gatewayId);
+      const { default: mqtt } = await import('mqtt');
       const client = mqtt.connect(c.uplink.url, { clientId: `tkgw-tail-${process.pid}`, protocolVersion: 5, reconnectPeriod: 1000 });
       client.on('connect', () => {
         process.stderr.write(`tail: subscribed to ${root}/up/# on ${c.uplink.url}\n`);

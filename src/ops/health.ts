@@ -3,7 +3,6 @@
  * once a minute off the hot path.
  */
 import { readFileSync, statfsSync } from 'node:fs';
-import si from 'systeminformation';
 import type { IngestCounters } from '../ingest/connection.js';
 import type { StoreStats } from '../store/types.js';
 
@@ -43,6 +42,8 @@ export class FlashWriteMeter {
 export async function collectHealth(src: HealthSources, flash: FlashWriteMeter): Promise<Record<string, unknown>> {
   const stats = src.store();
   const ingest = src.ingest();
+  // Loaded at the first health tick, not at start: a gateway without an uplink never needs it.
+  const { default: si } = await import('systeminformation');
   const [temp, load, mem] = await Promise.all([
     si.cpuTemperature().catch(() => undefined),
     si.currentLoad().catch(() => undefined),

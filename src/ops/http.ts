@@ -5,7 +5,6 @@
  */
 import http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import type { Registry } from 'prom-client';
 
 export interface HealthReport {
   ok: boolean;
@@ -14,7 +13,8 @@ export interface HealthReport {
 
 export interface HttpRoutes {
   health(): HealthReport;
-  metrics: Registry;
+  /** created on the first scrape: prom-client is not loaded for gateways nobody scrapes */
+  metrics(): Promise<{ metrics(): Promise<string>; contentType: string }>;
   status(): unknown;
   /** POST /commands from `tkgw command` (same path as MQTT requests); returns the first result */
   command?(body: Buffer): unknown;
@@ -110,8 +110,8 @@ export class OpsHttpServer {
         return;
       }
       case '/metrics': {
-        const body = await this.routes.metrics.metrics();
-        send(res, 200, this.routes.metrics.contentType, body);
+        const registry = await this.routes.metrics();
+        send(res, 200, registry.contentType, await registry.metrics());
         return;
       }
       case '/status':
