@@ -59,21 +59,37 @@ export class FaultProxy {
     this.pipe(upstream, client);
   }
 
+  /**
+   * One FIFO per direction drained by a single timer: independent timers per chunk could fire out
+   * of order (timer delays are whole milliseconds) and corrupt the stream.
+   */
   private pipe(from: net.Socket, to: net.Socket): void {
     const latency = this.options.latencyMs ?? 0;
     const rate = this.options.bytesPerSec ?? 0;
+    const queue: Array<{ chunk: Buffer; at: number }> = [];
     let nextFreeAt = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const drain = () => {
+      timer = undefined;
+      const now = Date.now();
+      while (queue.length > 0 && (queue[0] as { at: number }).at <= now) {
+        const { chunk } = queue.shift() as { chunk: Buffer };
+        if (!to.destroyed) to.write(chunk);
+      }
+      // Back-pressure: a slow link must slow the sender, not buffer without bound here.
+      if (from.isPaused() && nextFreeAt - now < 1000) from.resume();
+      if (queue.length > 0) timer = setTimeout(drain, Math.max(1, (queue[0] as { at: number }).at - now));
+    };
     from.on('data', (chunk: Buffer) => {
       const now = Date.now();
-      const transmitMs = rate > 0 ? (chunk.length / rate) * 1000 : 0;
-      nextFreeAt = Math.max(nextFreeAt, now) + transmitMs;
-      const at = nextFreeAt + latency;
-      // Back-pressure: a slow link must slow the sender, not buffer without bound here.
-      if (rate > 0 && at - now > 2000) from.pause();
-      setTimeout(() => {
-        if (!to.destroyed) to.write(chunk);
-        if (from.isPaused() && nextFreeAt - Date.now() < 1000) from.resume();
-      }, Math.max(0, at - now));
+      nextFreeAt = Math.max(nextFreeAt, now) + (rate > 0 ? (chunk.length / rate) * 1000 : 0);
+      queue.push({ chunk, at: nextFreeAt + latency });
+      if (rate > 0 && nextFreeAt - now > 2000) from.pause();
+      if (!timer) timer = setTimeout(drain, Math.max(0, nextFreeAt + latency - now));
+    });
+    from.on('close', () => {
+      if (timer) clearTimeout(timer);
+      queue.length = 0;
     });
   }
 }
