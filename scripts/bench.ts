@@ -13,6 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import { PROTOCOL_MODULES } from '../src/protocol/families.js';
 import type { ProtocolFamily } from '../src/protocol/types.js';
 import { openStore } from '../src/store/store.js';
+import { startSimulation } from '../src/sim/simulator.js';
 import type { NewOutboxRow } from '../src/store/types.js';
 import { Uplink, type UplinkOptions } from '../src/uplink/uplink.js';
 import { topicRoot } from '../src/uplink/topics.js';
@@ -82,7 +83,7 @@ async function startGatewayProcess(extraArgs: string[] = [], configYaml = ''): P
   const config = join(dir, 'config.yaml');
   writeFileSync(
     config,
-    `limits:\n  maxConnectionsPerIp: 20000\n  maxConnections: 20000\n  loginTimeoutSec: 600\n  detectTimeoutSec: 600\n  idleTimeoutSec: 3600\nstore:\n  allowTmpfs: true\n${configYaml}`,
+    `limits:\n  maxConnectionsPerIp: 20000\n  maxConnections: 20000\n  loginTimeoutSec: 600\n  detectTimeoutSec: 600\n  idleTimeoutSec: 3600\nstore:\n  allowTmpfs: true\n  groupCommitMs: ${process.env['TKGW_BENCH_GROUP_MS'] ?? 5}\n${configYaml}`,
   );
   const child = spawn(process.execPath, [CLI, 'start', '-c', config, '--host', '127.0.0.1', '--port', String(port), '--http-port', String(httpPort), '--data-dir', join(dir, 'data'), ...extraArgs], {
     env: { ...process.env, TKGW_LOG_LEVEL: 'warn' },
@@ -345,16 +346,12 @@ async function benchLiveAndCommand(): Promise<void> {
     const root = `depot/v1/default/gw/bench-live-${process.pid}`;
     const sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
     const latencies: number[] = [];
-    let commandSentAt = 0;
     const commandLatencies: number[] = [];
     let measuring = false;
     sub.on('message', (topic, payload) => {
       const now = Date.now();
       if (topic.endsWith('/up/pos') && measuring) {
         for (const r of (JSON.parse(payload.toString()) as { recs: Array<{ receivedAt: string }> }).recs) latencies.push(now - Date.parse(r.receivedAt));
-      } else if (topic.endsWith('/up/cmd/res')) {
-        const res = JSON.parse(payload.toString()) as { state: string };
-        if (res.state === 'sent' && commandSentAt) commandLatencies.push(now - commandSentAt);
       }
     });
     await sub.subscribeAsync(`${root}/up/#`, { qos: 1 });
@@ -363,25 +360,40 @@ async function benchLiveAndCommand(): Promise<void> {
     const sim = simulate(gw.port, ['--protocol', 'mixed', '--devices', String(devices), '--count', String(seconds), '--interval-ms', '1000', '--heartbeat-every', '0']);
     await sleep(3000);
     measuring = true;
-    await sleep((seconds - 4) * 1000);
-    measuring = false;
-    // Command: MQTT request -> `sent` (bytes written to the device socket), while traffic flows.
-    const status = (await (await fetch(`http://127.0.0.1:${gw.httpPort}/status`)).json()) as unknown;
-    void status;
-    const cmdDevice = '860000000000000';
-    for (let i = 0; i < (quick ? 10 : 40); i++) {
-      commandSentAt = Date.now();
+    // Commands while the traffic flows: MQTT request -> the S20 bytes arriving at the tracker's
+    // socket. The target tracker runs in this process so its receive time is observable.
+    const target = startSimulation({ host: '127.0.0.1', port: gw.port, protocol: 'h02', devices: 1, count: seconds * 2, intervalMs: 500, udp: false, alarmEvery: 0, heartbeatEvery: 0, idOffset: 5_000_000 });
+    const device = target.devices[0];
+    while (device && !device.result().loggedIn) await sleep(20);
+    await sleep(1200);
+    const commands = quick ? 10 : 40;
+    const loopStart = Date.now();
+    for (let i = 0; i < commands && device; i++) {
+      const executed = device.result().commands;
+      const sentAt = performance.now();
       await sub.publishAsync(
         `${root}/down/cmd/req`,
-        JSON.stringify({ v: 1, id: `bench-${Date.now()}-${i}`, deviceId: cmdDevice, action: i % 2 ? 'engine_resume' : 'engine_stop', expiresAt: new Date(Date.now() + 60_000).toISOString() }),
+        JSON.stringify({ v: 1, id: `bench-${Date.now()}-${i}`, deviceId: device.id, action: i % 2 ? 'engine_resume' : 'engine_stop', expiresAt: new Date(Date.now() + 60_000).toISOString() }),
         { qos: 1 },
       );
+      const until = Date.now() + 2000;
+      while (device.result().commands === executed && Date.now() < until) await new Promise((r) => setImmediate(r));
+      if (device.result().commands !== executed) commandLatencies.push(performance.now() - sentAt);
       await sleep(150);
     }
+    const rest = (seconds - 4) * 1000 - (Date.now() - loopStart);
+    if (rest > 0) await sleep(rest);
+    measuring = false;
+    target.stop();
+    await target.done;
     await sim.exited;
     await sub.endAsync();
     results['live'] = { devices, p50Ms: round(percentile(latencies, 50), 1), p99Ms: round(percentile(latencies, 99), 1), samples: latencies.length };
-    results['command'] = { p99Ms: commandLatencies.length ? round(percentile(commandLatencies, 99), 1) : null, samples: commandLatencies.length };
+    results['command'] = {
+      p50Ms: commandLatencies.length ? round(percentile(commandLatencies, 50), 1) : null,
+      p99Ms: commandLatencies.length ? round(percentile(commandLatencies, 99), 1) : null,
+      samples: commandLatencies.length,
+    };
   } finally {
     await stopGateway(gw);
     await broker.stop();

@@ -52,15 +52,17 @@ export interface RegistryListener {
 }
 
 export interface DevicePersistence {
-  upsertDevice(d: {
-    deviceId: string;
-    protocol: string;
-    transport: 'tcp' | 'udp';
-    remote: string | null;
-    seenMs: number;
-    online: boolean;
-    lastPosition?: string | null;
-  }): void;
+  upsertDevices(
+    rows: ReadonlyArray<{
+      deviceId: string;
+      protocol: string;
+      transport: 'tcp' | 'udp';
+      remote: string | null;
+      seenMs: number;
+      online: boolean;
+      lastPosition?: string | null;
+    }>,
+  ): void;
 }
 
 export class DeviceRegistry {
@@ -168,14 +170,16 @@ export class DeviceRegistry {
     for (const l of this.listeners) l.record?.(device, record, message);
   }
 
-  /** Writes changed devices to the store; called on a timer and at shutdown, not per record. */
+  /**
+   * Writes changed devices to the store in one transaction; called on a timer and at shutdown,
+   * not per record (one fsync per flush, whatever the number of devices).
+   */
   flushTo(store: DevicePersistence): number {
-    let n = 0;
+    const rows = [];
     for (const d of this.devices.values()) {
       if (!d.dirty) continue;
       d.dirty = false;
-      n++;
-      store.upsertDevice({
+      rows.push({
         deviceId: d.deviceId,
         protocol: d.protocol,
         transport: d.transport,
@@ -185,7 +189,8 @@ export class DeviceRegistry {
         lastPosition: d.lastPosition ? JSON.stringify(d.lastPosition) : (d.lastPositionJson ?? null),
       });
     }
-    return n;
+    store.upsertDevices(rows);
+    return rows.length;
   }
 }
 

@@ -512,6 +512,15 @@ export class Store {
     this.stmts.upsertDevice.run({ ...d, online: d.online ? 1 : 0, lastPosition: d.lastPosition ?? null });
   }
 
+  /** Many devices in one transaction: one fsync for the whole registry flush, not one each. */
+  upsertDevices(rows: ReadonlyArray<{ deviceId: string; protocol: string; transport: 'tcp' | 'udp'; remote: string | null; seenMs: number; online: boolean; lastPosition?: string | null }>): void {
+    this.assertOpen();
+    if (rows.length === 0) return;
+    this.db.transaction(() => {
+      for (const d of rows) this.stmts.upsertDevice.run({ ...d, online: d.online ? 1 : 0, lastPosition: d.lastPosition ?? null });
+    })();
+  }
+
   setDeviceOnline(deviceId: string, online: boolean, atMs: number): void {
     this.assertOpen();
     this.stmts.setOnline.run(online ? 1 : 0, atMs, deviceId);
