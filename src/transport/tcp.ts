@@ -1,7 +1,9 @@
 import net from 'node:net';
 import {
   bump,
+  deliver,
   newCounters,
+  notifyClosed,
   type Connection,
   type ConnectionHandler,
   type ConnectionSink,
@@ -66,13 +68,7 @@ class TcpConnection implements Connection {
     const sink = this.sink;
     this.sink = undefined;
     this.listener.release(this, reason);
-    if (!sink) return;
-    try {
-      sink.closed(reason);
-    } catch (err) {
-      this.listener.counters.errors++;
-      this.listener.log.warn({ conn: this.id, err: String(err) }, 'connection close handler failed');
-    }
+    notifyClosed(this, sink, reason, this.listener.counters, this.listener.log);
   }
 }
 
@@ -175,16 +171,7 @@ export class TcpListener {
     socket.on('data', (chunk: Buffer) => {
       this.counters.bytesIn += chunk.length;
       conn.lastSeenMs = Date.now();
-      const sink = conn.sink;
-      if (!sink) return;
-      try {
-        sink.data(chunk);
-      } catch (err) {
-        // The one funnel for per-connection failures: close this connection, count, carry on.
-        this.counters.errors++;
-        this.log.warn({ conn: conn.id, remote: conn.remote, err: String(err) }, 'connection handler failed');
-        conn.close('handler_error');
-      }
+      deliver(conn, conn.sink, chunk, this.counters, this.log);
     });
     socket.on('end', () => conn.close('peer_closed'));
     socket.on('close', () => conn.finish('peer_closed'));

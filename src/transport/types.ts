@@ -60,3 +60,29 @@ export interface ListenerLogger {
   warn(obj: object, msg?: string): void;
   debug(obj: object, msg?: string): void;
 }
+
+/**
+ * The one funnel for per-connection failures (ARCHITECTURE principle 9): whatever the handler
+ * throws closes that connection only, and is counted.
+ */
+export function deliver(conn: Connection, sink: ConnectionSink | undefined, bytes: Buffer, counters: TransportCounters, log: ListenerLogger): void {
+  if (!sink) return;
+  try {
+    sink.data(bytes);
+  } catch (err) {
+    counters.errors++;
+    log.warn({ conn: conn.id, remote: conn.remote, err: String(err) }, 'connection handler failed');
+    conn.close('handler_error');
+  }
+}
+
+/** Tells the handler a connection ended; a failing close handler is counted, never thrown. */
+export function notifyClosed(conn: Connection, sink: ConnectionSink | undefined, reason: string, counters: TransportCounters, log: ListenerLogger): void {
+  if (!sink) return;
+  try {
+    sink.closed(reason);
+  } catch (err) {
+    counters.errors++;
+    log.warn({ conn: conn.id, err: String(err) }, 'connection close handler failed');
+  }
+}

@@ -1,7 +1,9 @@
 import dgram from 'node:dgram';
 import {
   bump,
+  deliver,
   newCounters,
+  notifyClosed,
   type Connection,
   type ConnectionHandler,
   type ConnectionSink,
@@ -128,13 +130,7 @@ export class UdpListener {
     bump(this.counters.closed, reason);
     const sink = peer.sink;
     peer.sink = undefined;
-    if (!sink) return;
-    try {
-      sink.closed(reason);
-    } catch (err) {
-      this.counters.errors++;
-      this.log.warn({ peer: peer.id, err: String(err) }, 'udp close handler failed');
-    }
+    notifyClosed(peer, sink, reason, this.counters, this.log);
   }
 
   private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -164,13 +160,7 @@ export class UdpListener {
       }
     }
     peer.lastSeenMs = Date.now();
-    try {
-      peer.sink?.data(msg);
-    } catch (err) {
-      this.counters.errors++;
-      this.log.warn({ peer: peer.id, remote: peer.remote, err: String(err) }, 'udp handler failed');
-      peer.close('handler_error');
-    }
+    deliver(peer, peer.sink, msg, this.counters, this.log);
   }
 
   private sweep(): void {
