@@ -136,6 +136,8 @@ export class TrackerConnection implements ConnectionSink {
   private consecutiveErrors = 0;
   private ackChain: Promise<void> = Promise.resolve();
   private deadline: NodeJS.Timeout | undefined;
+  /** hot paths build no log objects or hex strings unless debug logging is on */
+  private readonly debug: boolean;
 
   constructor(
     private readonly conn: Connection,
@@ -147,6 +149,7 @@ export class TrackerConnection implements ConnectionSink {
       maxBytesBeforeDetect: ctx.limits.maxBytesBeforeDetect,
       sessionOptions: ctx.sessionOptions,
     });
+    this.debug = ctx.log.isLevelEnabled?.('debug') ?? false;
     // UDP sources are forgotten by the listener's idle sweep instead.
     if (conn.transport === 'tcp') this.armDeadline(ctx.limits.detectTimeoutSec, 'detect_timeout');
   }
@@ -185,7 +188,7 @@ export class TrackerConnection implements ConnectionSink {
       if (this.conn.closed) return;
       switch (event.kind) {
         case 'detected':
-          ctx.log.debug({ conn: this.conn.id, family: event.family }, 'protocol detected');
+          if (this.debug) ctx.log.debug({ conn: this.conn.id, family: event.family }, 'protocol detected');
           if (this.conn.transport === 'tcp' && !this.boundDeviceId) this.armDeadline(ctx.limits.loginTimeoutSec, 'login_timeout');
           break;
         case 'undetected':
@@ -194,17 +197,17 @@ export class TrackerConnection implements ConnectionSink {
             ctx.log.info({ conn: this.conn.id, remote: this.conn.remote, why: event.reason }, 'not a tracker: closing');
             this.conn.close(event.name);
           } else {
-            ctx.log.debug({ conn: this.conn.id, remote: this.conn.remote, why: event.reason }, 'undetectable datagram dropped');
+            if (this.debug) ctx.log.debug({ conn: this.conn.id, remote: this.conn.remote, why: event.reason }, 'undetectable datagram dropped');
           }
           return;
         case 'junk':
           ctx.counters.junkBytes += event.bytes.length;
-          ctx.log.debug({ conn: this.conn.id, bytes: event.bytes.length, why: event.reason }, 'discarded bytes');
+          if (this.debug) ctx.log.debug({ conn: this.conn.id, bytes: event.bytes.length, why: event.reason }, 'discarded bytes');
           break;
         case 'decode_error':
           ctx.counters.frames[event.family] = (ctx.counters.frames[event.family] ?? 0) + 1;
           ctx.counters.decodeErrors[event.family] = (ctx.counters.decodeErrors[event.family] ?? 0) + 1;
-          ctx.log.debug({ conn: this.conn.id, family: event.family, err: event.error.message, hex: event.frame.subarray(0, 64).toString('hex') }, 'undecodable frame');
+          if (this.debug) ctx.log.debug({ conn: this.conn.id, family: event.family, err: event.error.message, hex: event.frame.subarray(0, 64).toString('hex') }, 'undecodable frame');
           if (++this.consecutiveErrors >= MAX_CONSECUTIVE_ERRORS) this.conn.close('decode_errors');
           break;
         case 'messages':
