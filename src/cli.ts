@@ -10,6 +10,7 @@ import { registerDecodeCommand } from './cli/decode.js';
 import { registerDemoCommand } from './cli/demo.js';
 import { EXIT_INTERNAL, EXIT_USER_ERROR, UserError } from './cli/errors.js';
 import { registerSimulateCommand } from './cli/simulate.js';
+import { registerSinkCommand } from './cli/sink.js';
 import { registerStartCommand } from './cli/start.js';
 import { registerStatusCommand } from './cli/status.js';
 import { registerTailCommand } from './cli/tail.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerCommandCommand(program);
   registerDemoCommand(program);
   registerTailCommand(program);
+  registerSinkCommand(program);
   registerCheckConfigCommand(program);
   return program;
 }
