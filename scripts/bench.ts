@@ -431,6 +431,51 @@ async function benchMemory(): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- sink vs raw inserts
+async function benchSink(): Promise<void> {
+  const { openSinkDb } = await import('../src/sink/db.js');
+  const { Sink } = await import('../src/sink/sink.js');
+  const broker = await startBroker();
+  const out: Record<string, unknown> = {};
+  const backends: Array<[string, string]> = [['sqlite', `sqlite:${join(tmp('tkgw-sinkb-'), 'sink.db')}`]];
+  const pg = process.env['TKGW_TEST_PG'];
+  if (pg) backends.push(['postgres', pg]);
+  try {
+    for (const [name, url] of backends) {
+      const rows = quick ? 5000 : 20000;
+      const gw = `bench-sink-${name}-${process.pid}`;
+      const root = `depot/v1/default/gw/${gw}`;
+      const db = await openSinkDb(url);
+      const sink = new Sink({ mqttUrl: broker.url, group: `b-${name}`, topicRoot: 'depot/v1/+/gw/+', clientId: `bench-sink-${name}-${process.pid}` }, db, silent);
+      await sink.start();
+      await sleep(500);
+      const pub = await mqtt.connectAsync(broker.url);
+      const t0 = Date.now();
+      for (let i = 0; i < rows; i += 200) {
+        const recs = Array.from({ length: 200 }, (_, k) => ({ seq: i + k + 1, ...(JSON.parse(sampleRow(i + k).payload) as object) }));
+        await pub.publishAsync(`${root}/up/pos`, JSON.stringify({ v: 1, gw, batch: i, hist: true, recs }), { qos: 1 });
+      }
+      while (sink.stored < rows && Date.now() - t0 < 120_000) await sleep(10);
+      const sinkRate = (rows / (Date.now() - t0)) * 1000;
+      await pub.endAsync();
+      await sink.stop();
+      // The same database, raw: the same rows inserted 100 per transaction, no MQTT, no parsing.
+      const raw = await openSinkDb(url);
+      await raw.migrate();
+      const t1 = Date.now();
+      for (let i = 0; i < rows; i += 100) {
+        await raw.storeBatch(`${gw}-raw`, Array.from({ length: 100 }, (_, k) => ({ seq: i + k + 1, v: 1, type: 'position', lat: 1, lon: 2 })));
+      }
+      const rawRate = (rows / (Date.now() - t1)) * 1000;
+      await raw.close();
+      out[name] = { recordsPerSec: round(sinkRate), rawInsertPerSec: round(rawRate), ratio: round(sinkRate / rawRate, 2) };
+    }
+  } finally {
+    await broker.stop();
+  }
+  results['sink'] = out;
+}
+
 // ---------------------------------------------------------------- run
 async function main(): Promise<void> {
   const steps: Array<[string, () => unknown]> = [
@@ -439,6 +484,7 @@ async function main(): Promise<void> {
     ['drain', benchDrain],
     ['live+command', benchLiveAndCommand],
     ['memory', benchMemory],
+    ['sink', benchSink],
   ];
   const onlyAt = process.argv.indexOf('--only');
   const only = onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : undefined;
@@ -467,9 +513,16 @@ function printTable(duration: number): void {
     'live.p99Ms': '<= 50',
     'command.p99Ms': '<= 100',
     'memory.rssMbAt10000': '<= 100',
+    'sink.sqlite.ratio': '>= 0.5',
+    'sink.postgres.ratio': '>= 0.5',
   };
   console.log(`tk100b-gateway bench (${quick ? 'quick' : 'full'}, ${duration} s, node ${process.version})`);
-  for (const [section, figures] of Object.entries(results)) {
+  for (const [section, nested] of Object.entries(results)) {
+    const figures: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(nested)) {
+      if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) figures[`${key}.${k}`] = v;
+      else figures[key] = value;
+    }
     for (const [key, value] of Object.entries(figures)) {
       const g = goal[`${section}.${key}`] ?? (section === 'decode' ? goal['decode.*'] : undefined);
       console.log(`  ${`${section}.${key}`.padEnd(28)} ${String(value).padStart(12)}${g ? `   goal ${g}` : ''}`);
