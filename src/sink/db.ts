@@ -1,6 +1,10 @@
 /**
  * Sink storage: records keyed by (gateway, seq), gaps, per-device latest state, and the highest
  * contiguous seq per gateway. SQLite (embedded default) and PostgreSQL behind one interface.
+ *
+ * Schema versions live in `sink_schema` (one row); `migrate()` brings any older sink database up
+ * to date. Version 1 is the unversioned schema of the first release, so a database created by it
+ * upgrades in place.
  */
 import Database from 'better-sqlite3';
 
@@ -15,60 +19,365 @@ export interface SinkRecord {
   [key: string]: unknown;
 }
 
+export interface DeviceState {
+  deviceId: string;
+  lastSeq: number;
+  lastRecord: SinkRecord | null;
+  lastPosition: SinkRecord | null;
+  /** from the device's latest device_online / device_offline event; null before any */
+  online: boolean | null;
+}
+
+export interface SeqRange {
+  from: number;
+  to: number;
+  count: number;
+}
+
+export interface AnnouncedGap extends SeqRange {
+  reason: string;
+}
+
+/** What the database knows about one gateway's seq space. */
+export interface GapReport {
+  gw: string;
+  stored: number;
+  /** highest seq stored, 0 when none */
+  maxSeq: number;
+  /** highest seq such that every seq up to it is stored or inside an announced gap */
+  contiguous: number;
+  announced: AnnouncedGap[];
+  announcedTotal: number;
+  /** holes covered neither by a stored record nor by an announced gap, lowest first */
+  missing: SeqRange[];
+  missingRanges: number;
+  missingSeqs: number;
+}
+
 export interface SinkDb {
   migrate(): Promise<void>;
-  /** One transaction: records (idempotent on (gw, seq)), gaps and device state. */
-  storeBatch(gw: string, recs: readonly SinkRecord[]): Promise<void>;
+  /** 0: no sink tables; 1: the unversioned first schema; then the `sink_schema` version */
+  schemaVersion(): Promise<number>;
+  /**
+   * One transaction: records (idempotent on (gw, seq)), gaps and device state. `texts[i]`, when
+   * given, is the JSON text of `recs[i]` as received (stored as is, not serialized again).
+   */
+  storeBatch(gw: string, recs: readonly SinkRecord[], texts?: readonly string[]): Promise<void>;
   /** Highest seq such that every seq up to it is stored or covered by a gap (computed from the db). */
   contiguous(gw: string): Promise<number>;
   count(gw: string): Promise<number>;
   /** records that came from trackers (they carry the protocol's `msgType`), not gateway events */
   countTracker(gw: string): Promise<number>;
+  device(gw: string, deviceId: string): Promise<DeviceState | undefined>;
+  /** every gateway with a record or a gap, sorted */
+  gateways(): Promise<string[]>;
+  /** `limit` bounds both lists; the totals count everything */
+  gapReport(gw: string, limit?: number): Promise<GapReport>;
   close(): Promise<void>;
 }
 
-const DEVICE_EVENTS = new Set(['device_online', 'device_offline']);
+export const SINK_SCHEMA_VERSION = 2;
+
+/** Rows per multi-row INSERT: large enough to amortize the per-statement cost, small enough for any SQLite variable limit. */
+const CHUNK = 100;
+
+interface DeviceUpdate {
+  deviceId: string;
+  lastSeq: number;
+  positionSeq: number | null;
+  online: boolean | null;
+  onlineSeq: number | null;
+}
+
+interface PlannedBatch {
+  gaps: Array<{ from: number; to: number; reason: string }>;
+  devices: DeviceUpdate[];
+}
+
+function text(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return null;
+}
+
+/**
+ * Gaps and the per-device updates of one batch, collapsed to one update per device: its highest
+ * seq, its highest seq with a position, its latest online/offline event. The database keeps the
+ * maximum of each, so batches may arrive in any order (three streams, several sinks).
+ */
+function planBatch(recs: readonly SinkRecord[]): PlannedBatch {
+  const gaps: PlannedBatch['gaps'] = [];
+  const devices = new Map<string, DeviceUpdate>();
+  for (const r of recs) {
+    const type = r.type;
+    if (type === 'gap' && Number.isInteger(r.fromSeq) && Number.isInteger(r.toSeq) && (r.fromSeq as number) <= (r.toSeq as number)) {
+      gaps.push({ from: r.fromSeq as number, to: r.toSeq as number, reason: String(r['reason'] ?? '') });
+    }
+    // A storage reset jumps seqs past everything the quarantined database held.
+    if (type === 'storage_reset' && r.seq > 1) gaps.push({ from: 1, to: r.seq - 1, reason: 'storage_reset' });
+    const id = text(r.deviceId);
+    if (!id) continue;
+    let d = devices.get(id);
+    if (!d) {
+      d = { deviceId: id, lastSeq: r.seq, positionSeq: null, online: null, onlineSeq: null };
+      devices.set(id, d);
+    } else if (r.seq > d.lastSeq) d.lastSeq = r.seq;
+    if (r['lat'] !== undefined && r['lon'] !== undefined && (d.positionSeq === null || r.seq > d.positionSeq)) d.positionSeq = r.seq;
+    if ((type === 'device_online' || type === 'device_offline') && (d.onlineSeq === null || r.seq > d.onlineSeq)) {
+      d.online = type === 'device_online';
+      d.onlineSeq = r.seq;
+    }
+  }
+  return { gaps, devices: [...devices.values()] };
+}
+
+// Holes in the union of stored seqs and announced gap ranges: an interval starting above the
+// highest end seen before it leaves a hole. One window pass; the same SQL on both databases.
+const HOLES_CTE = (p1: string) => `
+  WITH iv AS (
+    SELECT seq AS s, seq AS e FROM records WHERE gw = ${p1} AND seq >= 1
+    UNION ALL
+    SELECT CASE WHEN from_seq < 1 THEN 1 ELSE from_seq END, to_seq FROM gaps WHERE gw = ${p1} AND to_seq >= 1 AND to_seq >= from_seq
+  ), o AS (
+    SELECT s, MAX(e) OVER (ORDER BY s ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end FROM iv
+  ), holes AS (
+    SELECT COALESCE(prev_end, 0) + 1 AS f, s - 1 AS t FROM o WHERE s > COALESCE(prev_end, 0) + 1
+  )`;
+
+function holesSql(p1: string, pLimit: string): string {
+  return `${HOLES_CTE(p1)} SELECT f, t, COUNT(*) OVER () AS ranges, SUM(t - f + 1) OVER () AS seqs FROM holes ORDER BY f LIMIT ${pLimit}`;
+}
+
+function announcedSql(p1: string, pLimit: string): string {
+  return `SELECT from_seq AS f, to_seq AS t, reason, COUNT(*) OVER () AS n FROM gaps WHERE gw = ${p1} ORDER BY from_seq, to_seq LIMIT ${pLimit}`;
+}
+
+const GATEWAYS_SQL = 'SELECT gw FROM records GROUP BY gw UNION SELECT gw FROM gaps ORDER BY 1';
+
+interface ReportRows {
+  stored: number;
+  maxSeq: number;
+  maxGapTo: number;
+  announced: Array<{ f: unknown; t: unknown; reason: unknown; n: unknown }>;
+  holes: Array<{ f: unknown; t: unknown; ranges: unknown; seqs: unknown }>;
+}
+
+function buildReport(gw: string, r: ReportRows): GapReport {
+  const announced = r.announced.map((g) => ({ from: Number(g.f), to: Number(g.t), count: Number(g.t) - Number(g.f) + 1, reason: String(g.reason ?? '') }));
+  const missing = r.holes.map((h) => ({ from: Number(h.f), to: Number(h.t), count: Number(h.t) - Number(h.f) + 1 }));
+  const first = missing[0];
+  return {
+    gw,
+    stored: r.stored,
+    maxSeq: r.maxSeq,
+    contiguous: first ? first.from - 1 : Math.max(r.maxSeq, r.maxGapTo),
+    announced,
+    announcedTotal: Number(r.announced[0]?.n ?? 0),
+    missing,
+    missingRanges: Number(r.holes[0]?.ranges ?? 0),
+    missingSeqs: Number(r.holes[0]?.seqs ?? 0),
+  };
+}
+
+interface Migration {
+  version: number;
+  sqlite: string;
+  pg: string;
+}
+
+// Which device_online/offline event is the latest per device, read back from the records (the
+// first schema kept `online` without the seq it came from).
+const LATEST_ONLINE_EVENT = `
+  SELECT r.gw, r.device_id, r.seq, r.type = 'device_online' AS online FROM records r
+  JOIN (SELECT gw, device_id, MAX(seq) AS seq FROM records WHERE type IN ('device_online', 'device_offline') GROUP BY gw, device_id) m
+    ON r.gw = m.gw AND r.seq = m.seq`;
+
+const DEVICE_LATEST_VIEW = `
+  CREATE VIEW device_latest AS
+  SELECT d.gw, d.device_id, d.last_seq, d.last_position_seq, d.online, r.payload AS last_record, p.payload AS last_position
+  FROM devices d
+  LEFT JOIN records r ON r.gw = d.gw AND r.seq = d.last_seq
+  LEFT JOIN records p ON p.gw = d.gw AND p.seq = d.last_position_seq`;
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    sqlite: `
+      CREATE TABLE IF NOT EXISTS records (gw TEXT NOT NULL, seq INTEGER NOT NULL, device_id TEXT, type TEXT, received_at TEXT, payload TEXT NOT NULL, PRIMARY KEY (gw, seq));
+      CREATE TABLE IF NOT EXISTS gaps (gw TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, reason TEXT, PRIMARY KEY (gw, from_seq, to_seq));
+      CREATE TABLE IF NOT EXISTS devices (gw TEXT NOT NULL, device_id TEXT NOT NULL, last_seq INTEGER NOT NULL, last_record TEXT NOT NULL, last_position TEXT, online INTEGER, PRIMARY KEY (gw, device_id));
+      CREATE TABLE IF NOT EXISTS progress (gw TEXT PRIMARY KEY, contiguous INTEGER NOT NULL);`,
+    pg: `
+      CREATE TABLE IF NOT EXISTS records (gw TEXT NOT NULL, seq BIGINT NOT NULL, device_id TEXT, type TEXT, received_at TEXT, payload JSONB NOT NULL, PRIMARY KEY (gw, seq));
+      CREATE TABLE IF NOT EXISTS gaps (gw TEXT NOT NULL, from_seq BIGINT NOT NULL, to_seq BIGINT NOT NULL, reason TEXT, PRIMARY KEY (gw, from_seq, to_seq));
+      CREATE TABLE IF NOT EXISTS devices (gw TEXT NOT NULL, device_id TEXT NOT NULL, last_seq BIGINT NOT NULL, last_record JSONB NOT NULL, last_position JSONB, online BOOLEAN, PRIMARY KEY (gw, device_id));
+      CREATE TABLE IF NOT EXISTS progress (gw TEXT PRIMARY KEY, contiguous BIGINT NOT NULL);`,
+  },
+  {
+    // Device state as seq references into records: copying each record's JSON into devices
+    // twice per record cost more than storing the record itself. `device_latest` joins it back.
+    version: 2,
+    sqlite: `
+      CREATE TABLE devices_v2 (gw TEXT NOT NULL, device_id TEXT NOT NULL, last_seq INTEGER NOT NULL, last_position_seq INTEGER, online INTEGER, online_seq INTEGER, PRIMARY KEY (gw, device_id)) WITHOUT ROWID;
+      INSERT INTO devices_v2 (gw, device_id, last_seq, last_position_seq, online, online_seq)
+        SELECT d.gw, d.device_id, d.last_seq, json_extract(d.last_position, '$.seq'), ev.online, ev.seq
+        FROM devices d LEFT JOIN (${LATEST_ONLINE_EVENT}) ev ON ev.gw = d.gw AND ev.device_id = d.device_id;
+      DROP TABLE devices;
+      ALTER TABLE devices_v2 RENAME TO devices;
+      ${DEVICE_LATEST_VIEW};`,
+    pg: `
+      CREATE TABLE devices_v2 (gw TEXT NOT NULL, device_id TEXT NOT NULL, last_seq BIGINT NOT NULL, last_position_seq BIGINT, online BOOLEAN, online_seq BIGINT, PRIMARY KEY (gw, device_id)) WITH (fillfactor = 50);
+      INSERT INTO devices_v2 (gw, device_id, last_seq, last_position_seq, online, online_seq)
+        SELECT d.gw, d.device_id, d.last_seq, (d.last_position->>'seq')::bigint, ev.online, ev.seq
+        FROM devices d LEFT JOIN (${LATEST_ONLINE_EVENT}) ev ON ev.gw = d.gw AND ev.device_id = d.device_id;
+      DROP TABLE devices;
+      ALTER TABLE devices_v2 RENAME TO devices;
+      ALTER INDEX devices_v2_pkey RENAME TO devices_pkey;
+      ${DEVICE_LATEST_VIEW};`,
+  },
+];
+
+// Each column moves only forward in seq, whatever order the batches arrive in; a row with
+// nothing newer (history drained behind live records) is left untouched.
+const NEWER = (u: string, d: string) =>
+  `(${u}.last_seq > ${d}.last_seq OR ${u}.last_position_seq > COALESCE(${d}.last_position_seq, -1) OR ${u}.online_seq > COALESCE(${d}.online_seq, -1))`;
+const DEVICE_SET = (u: string, d: string) => `
+    last_seq = CASE WHEN ${u}.last_seq > ${d}.last_seq THEN ${u}.last_seq ELSE ${d}.last_seq END,
+    last_position_seq = CASE WHEN ${u}.last_position_seq > COALESCE(${d}.last_position_seq, -1) THEN ${u}.last_position_seq ELSE ${d}.last_position_seq END,
+    online = CASE WHEN ${u}.online_seq > COALESCE(${d}.online_seq, -1) THEN ${u}.online ELSE ${d}.online END,
+    online_seq = CASE WHEN ${u}.online_seq > COALESCE(${d}.online_seq, -1) THEN ${u}.online_seq ELSE ${d}.online_seq END`;
+const DEVICE_UPSERT_SET = `ON CONFLICT (gw, device_id) DO UPDATE SET ${DEVICE_SET('excluded', 'devices')} WHERE ${NEWER('excluded', 'devices')}`;
+
+// PostgreSQL, one statement (one round trip, one implicit transaction) per batch: PostgreSQL
+// splits the JSON array itself, so each record is serialized once and sent without per-element
+// array escaping. Known devices are updated through a join, which costs less than one
+// speculative insert per row; devices not yet in the table (as of the statement's snapshot) are
+// inserted, and ON CONFLICT covers a concurrent sink inserting the same device first.
+const PG_STORE_BATCH = `
+  WITH ins AS (
+    INSERT INTO records (gw, seq, device_id, type, received_at, payload)
+    SELECT $1, (e->>'seq')::bigint, e->>'deviceId', e->>'type', e->>'receivedAt', e FROM jsonb_array_elements($2::jsonb) AS e
+    ON CONFLICT DO NOTHING
+  ), g AS (
+    INSERT INTO gaps (gw, from_seq, to_seq, reason)
+    SELECT $1, * FROM unnest($3::bigint[], $4::bigint[], $5::text[])
+    ON CONFLICT DO NOTHING
+  ), u AS (
+    SELECT * FROM unnest($6::text[], $7::bigint[], $8::bigint[], $9::boolean[], $10::bigint[]) AS u(device_id, last_seq, last_position_seq, online, online_seq)
+  ), upd AS (
+    UPDATE devices d SET ${DEVICE_SET('u', 'd')}
+    FROM u WHERE d.gw = $1 AND d.device_id = u.device_id AND ${NEWER('u', 'd')}
+  )
+  INSERT INTO devices (gw, device_id, last_seq, last_position_seq, online, online_seq)
+  SELECT $1, u.* FROM u WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.gw = $1 AND d.device_id = u.device_id)
+  ${DEVICE_UPSERT_SET}`;
+
+export interface OpenOptions {
+  /**
+   * A reader such as `tkgw sink-gaps`: SQLite refuses to create a missing file and leaves the
+   * journal mode of the file as it is (a reader pointed at the wrong file must not convert it).
+   */
+  reader?: boolean;
+}
 
 export class SqliteSinkDb implements SinkDb {
   private readonly db: Database.Database;
-  constructor(path: string) {
-    this.db = new Database(path);
+  private readonly inserts = new Map<number, Database.Statement>();
+  private readonly upserts = new Map<number, Database.Statement>();
+  private gapStmt: Database.Statement | undefined;
+
+  constructor(path: string, opts: OpenOptions = {}) {
+    this.db = new Database(path, { fileMustExist: opts.reader ?? false });
+    if (opts.reader) return;
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
   }
 
-  async migrate(): Promise<void> {
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS records (gw TEXT NOT NULL, seq INTEGER NOT NULL, device_id TEXT, type TEXT, received_at TEXT, payload TEXT NOT NULL, PRIMARY KEY (gw, seq));
-      CREATE TABLE IF NOT EXISTS gaps (gw TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, reason TEXT, PRIMARY KEY (gw, from_seq, to_seq));
-      CREATE TABLE IF NOT EXISTS devices (gw TEXT NOT NULL, device_id TEXT NOT NULL, last_seq INTEGER NOT NULL, last_record TEXT NOT NULL, last_position TEXT, online INTEGER, PRIMARY KEY (gw, device_id));
-      CREATE TABLE IF NOT EXISTS progress (gw TEXT PRIMARY KEY, contiguous INTEGER NOT NULL);
-    `);
+  async schemaVersion(): Promise<number> {
+    return this.readVersion();
   }
 
-  async storeBatch(gw: string, recs: readonly SinkRecord[]): Promise<void> {
-    const insert = this.db.prepare('INSERT INTO records (gw, seq, device_id, type, received_at, payload) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
-    const gap = this.db.prepare('INSERT INTO gaps (gw, from_seq, to_seq, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
-    const device = this.db.prepare(
-      `INSERT INTO devices (gw, device_id, last_seq, last_record, last_position, online) VALUES (@gw, @id, @seq, @rec, @pos, @online)
-       ON CONFLICT (gw, device_id) DO UPDATE SET
-         last_record = CASE WHEN excluded.last_seq > devices.last_seq THEN excluded.last_record ELSE devices.last_record END,
-         last_position = CASE WHEN excluded.last_seq > devices.last_seq AND excluded.last_position IS NOT NULL THEN excluded.last_position ELSE devices.last_position END,
-         online = CASE WHEN excluded.last_seq > devices.last_seq AND excluded.online IS NOT NULL THEN excluded.online ELSE devices.online END,
-         last_seq = MAX(excluded.last_seq, devices.last_seq)`,
-    );
+  private readVersion(): number {
+    const has = (name: string) => this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+    if (has('sink_schema')) {
+      const row = this.db.prepare('SELECT version FROM sink_schema').get() as { version: number } | undefined;
+      if (row) return row.version;
+    }
+    return has('records') ? 1 : 0;
+  }
+
+  async migrate(): Promise<void> {
+    // IMMEDIATE: two sinks starting on one file take turns instead of both migrating.
+    this.db
+      .transaction(() => {
+        const from = this.readVersion();
+        if (from > SINK_SCHEMA_VERSION) throw new Error(`sink database schema ${from} is newer than this tkgw (${SINK_SCHEMA_VERSION})`);
+        for (const m of MIGRATIONS) if (m.version > from) this.db.exec(m.sqlite);
+        this.db.exec('CREATE TABLE IF NOT EXISTS sink_schema (version INTEGER NOT NULL); DELETE FROM sink_schema;');
+        this.db.prepare('INSERT INTO sink_schema (version) VALUES (?)').run(Math.max(from, SINK_SCHEMA_VERSION));
+      })
+      .immediate();
+    this.inserts.clear();
+    this.upserts.clear();
+    this.gapStmt = undefined;
+  }
+
+  private insertStmt(n: number): Database.Statement {
+    let s = this.inserts.get(n);
+    if (!s) {
+      s = this.db.prepare(`INSERT INTO records (gw, seq, device_id, type, received_at, payload) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`);
+      this.inserts.set(n, s);
+    }
+    return s;
+  }
+
+  private upsertStmt(n: number): Database.Statement {
+    let s = this.upserts.get(n);
+    if (!s) {
+      s = this.db.prepare(`INSERT INTO devices (gw, device_id, last_seq, last_position_seq, online, online_seq) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ${DEVICE_UPSERT_SET}`);
+      this.upserts.set(n, s);
+    }
+    return s;
+  }
+
+  async storeBatch(gw: string, recs: readonly SinkRecord[], texts?: readonly string[]): Promise<void> {
+    const plan = planBatch(recs);
+    const json = texts?.length === recs.length ? texts : undefined;
     this.db.transaction(() => {
-      for (const r of recs) {
-        const json = JSON.stringify(r);
-        insert.run(gw, r.seq, r.deviceId ?? null, r.type ?? null, r.receivedAt ?? null, json);
-        if (r.type === 'gap' && r.fromSeq !== undefined && r.toSeq !== undefined) gap.run(gw, r.fromSeq, r.toSeq, String(r['reason'] ?? ''));
-        // A storage reset jumps seqs past everything the quarantined database held.
-        if (r.type === 'storage_reset' && r.seq > 1) gap.run(gw, 1, r.seq - 1, 'storage_reset');
-        if (r.deviceId) {
-          const hasPos = r['lat'] !== undefined && r['lon'] !== undefined;
-          const online = r.type && DEVICE_EVENTS.has(r.type) ? (r.type === 'device_online' ? 1 : 0) : null;
-          device.run({ gw, id: r.deviceId, seq: r.seq, rec: json, pos: hasPos ? json : null, online });
+      for (let i = 0; i < recs.length; i += CHUNK) {
+        const n = Math.min(CHUNK, recs.length - i);
+        const params: unknown[] = new Array(n * 6);
+        for (let k = 0; k < n; k++) {
+          const r = recs[i + k] as SinkRecord;
+          const at = k * 6;
+          params[at] = gw;
+          params[at + 1] = r.seq;
+          params[at + 2] = text(r.deviceId);
+          params[at + 3] = text(r.type);
+          params[at + 4] = text(r.receivedAt);
+          params[at + 5] = json ? json[i + k] : JSON.stringify(r);
         }
+        this.insertStmt(n).run(params);
+      }
+      if (plan.gaps.length > 0) {
+        this.gapStmt ??= this.db.prepare('INSERT INTO gaps (gw, from_seq, to_seq, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
+        for (const g of plan.gaps) this.gapStmt.run(gw, g.from, g.to, g.reason);
+      }
+      const devs = plan.devices;
+      for (let i = 0; i < devs.length; i += CHUNK) {
+        const n = Math.min(CHUNK, devs.length - i);
+        const params: unknown[] = new Array(n * 6);
+        for (let k = 0; k < n; k++) {
+          const d = devs[i + k] as DeviceUpdate;
+          const at = k * 6;
+          params[at] = gw;
+          params[at + 1] = d.deviceId;
+          params[at + 2] = d.lastSeq;
+          params[at + 3] = d.positionSeq;
+          params[at + 4] = d.online === null ? null : d.online ? 1 : 0;
+          params[at + 5] = d.onlineSeq;
+        }
+        this.upsertStmt(n).run(params);
       }
     })();
   }
@@ -90,6 +399,38 @@ export class SqliteSinkDb implements SinkDb {
 
   async countTracker(gw: string): Promise<number> {
     return (this.db.prepare("SELECT COUNT(*) AS n FROM records WHERE gw = ? AND json_extract(payload, '$.msgType') IS NOT NULL").get(gw) as { n: number }).n;
+  }
+
+  async device(gw: string, deviceId: string): Promise<DeviceState | undefined> {
+    const row = this.db.prepare('SELECT last_seq, online, last_record, last_position FROM device_latest WHERE gw = ? AND device_id = ?').get(gw, deviceId) as
+      | { last_seq: number; online: number | null; last_record: string | null; last_position: string | null }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      deviceId,
+      lastSeq: row.last_seq,
+      online: row.online === null ? null : row.online === 1,
+      lastRecord: row.last_record === null ? null : (JSON.parse(row.last_record) as SinkRecord),
+      lastPosition: row.last_position === null ? null : (JSON.parse(row.last_position) as SinkRecord),
+    };
+  }
+
+  async gateways(): Promise<string[]> {
+    return this.db.prepare(GATEWAYS_SQL).pluck().all() as string[];
+  }
+
+  async gapReport(gw: string, limit = 1000): Promise<GapReport> {
+    return this.db.transaction(() => {
+      const totals = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS max FROM records WHERE gw = ?').get(gw) as { n: number; max: number };
+      const maxGapTo = this.db.prepare('SELECT COALESCE(MAX(to_seq), 0) FROM gaps WHERE gw = ?').pluck().get(gw) as number;
+      return buildReport(gw, {
+        stored: totals.n,
+        maxSeq: totals.max,
+        maxGapTo,
+        announced: this.db.prepare(announcedSql('@gw', '@limit')).all({ gw, limit }) as ReportRows['announced'],
+        holes: this.db.prepare(holesSql('@gw', '@limit')).all({ gw, limit }) as ReportRows['holes'],
+      });
+    })();
   }
 
   async close(): Promise<void> {
@@ -116,6 +457,9 @@ export function advance(upTo: number, seqs: readonly number[], gaps: ReadonlyArr
   }
 }
 
+// Arbitrary constant: serializes concurrent `migrate()` calls of several sinks on one database.
+const PG_MIGRATE_LOCK = 7_301_993;
+
 export class PgSinkDb implements SinkDb {
   private constructor(private readonly pool: import('pg').Pool) {}
 
@@ -124,42 +468,30 @@ export class PgSinkDb implements SinkDb {
     return new PgSinkDb(new pg.Pool({ connectionString: url, max: 4 }));
   }
 
-  async migrate(): Promise<void> {
-    await this.pool.query(`
-      CREATE TABLE IF NOT EXISTS records (gw TEXT NOT NULL, seq BIGINT NOT NULL, device_id TEXT, type TEXT, received_at TEXT, payload JSONB NOT NULL, PRIMARY KEY (gw, seq));
-      CREATE TABLE IF NOT EXISTS gaps (gw TEXT NOT NULL, from_seq BIGINT NOT NULL, to_seq BIGINT NOT NULL, reason TEXT, PRIMARY KEY (gw, from_seq, to_seq));
-      CREATE TABLE IF NOT EXISTS devices (gw TEXT NOT NULL, device_id TEXT NOT NULL, last_seq BIGINT NOT NULL, last_record JSONB NOT NULL, last_position JSONB, online BOOLEAN, PRIMARY KEY (gw, device_id));
-      CREATE TABLE IF NOT EXISTS progress (gw TEXT PRIMARY KEY, contiguous BIGINT NOT NULL);
-    `);
+  async schemaVersion(): Promise<number> {
+    return this.readVersion(this.pool);
   }
 
-  async storeBatch(gw: string, recs: readonly SinkRecord[]): Promise<void> {
+  private async readVersion(q: Pick<import('pg').ClientBase, 'query'>): Promise<number> {
+    const t = await q.query("SELECT to_regclass('sink_schema') IS NOT NULL AS v, to_regclass('records') IS NOT NULL AS r");
+    const has = t.rows[0] as { v: boolean; r: boolean };
+    if (has.v) {
+      const row = (await q.query('SELECT version FROM sink_schema')).rows[0] as { version: number } | undefined;
+      if (row) return Number(row.version);
+    }
+    return has.r ? 1 : 0;
+  }
+
+  async migrate(): Promise<void> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      for (const r of recs) {
-        const json = JSON.stringify(r);
-        await client.query('INSERT INTO records (gw, seq, device_id, type, received_at, payload) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING', [gw, r.seq, r.deviceId ?? null, r.type ?? null, r.receivedAt ?? null, json]);
-        if (r.type === 'gap' && r.fromSeq !== undefined && r.toSeq !== undefined) {
-          await client.query('INSERT INTO gaps (gw, from_seq, to_seq, reason) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [gw, r.fromSeq, r.toSeq, String(r['reason'] ?? '')]);
-        }
-        if (r.type === 'storage_reset' && r.seq > 1) {
-          await client.query('INSERT INTO gaps (gw, from_seq, to_seq, reason) VALUES ($1, 1, $2, $3) ON CONFLICT DO NOTHING', [gw, r.seq - 1, 'storage_reset']);
-        }
-        if (r.deviceId) {
-          const hasPos = r['lat'] !== undefined && r['lon'] !== undefined;
-          const online = r.type && DEVICE_EVENTS.has(r.type) ? r.type === 'device_online' : null;
-          await client.query(
-            `INSERT INTO devices (gw, device_id, last_seq, last_record, last_position, online) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (gw, device_id) DO UPDATE SET
-               last_record = CASE WHEN EXCLUDED.last_seq > devices.last_seq THEN EXCLUDED.last_record ELSE devices.last_record END,
-               last_position = CASE WHEN EXCLUDED.last_seq > devices.last_seq AND EXCLUDED.last_position IS NOT NULL THEN EXCLUDED.last_position ELSE devices.last_position END,
-               online = CASE WHEN EXCLUDED.last_seq > devices.last_seq AND EXCLUDED.online IS NOT NULL THEN EXCLUDED.online ELSE devices.online END,
-               last_seq = GREATEST(EXCLUDED.last_seq, devices.last_seq)`,
-            [gw, r.deviceId, r.seq, json, hasPos ? json : null, online],
-          );
-        }
-      }
+      await client.query('SELECT pg_advisory_xact_lock($1)', [PG_MIGRATE_LOCK]);
+      const from = await this.readVersion(client);
+      if (from > SINK_SCHEMA_VERSION) throw new Error(`sink database schema ${from} is newer than this tkgw (${SINK_SCHEMA_VERSION})`);
+      for (const m of MIGRATIONS) if (m.version > from) await client.query(m.pg);
+      await client.query('CREATE TABLE IF NOT EXISTS sink_schema (version INTEGER NOT NULL); DELETE FROM sink_schema;');
+      await client.query('INSERT INTO sink_schema (version) VALUES ($1)', [Math.max(from, SINK_SCHEMA_VERSION)]);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -167,6 +499,27 @@ export class PgSinkDb implements SinkDb {
     } finally {
       client.release();
     }
+  }
+
+  async storeBatch(gw: string, recs: readonly SinkRecord[], texts?: readonly string[]): Promise<void> {
+    if (recs.length === 0) return;
+    const { gaps, devices: d } = planBatch(recs);
+    await this.pool.query({
+      name: 'sink_store_batch',
+      text: PG_STORE_BATCH,
+      values: [
+        gw,
+        texts?.length === recs.length ? `[${texts.join(',')}]` : JSON.stringify(recs),
+        gaps.map((g) => g.from),
+        gaps.map((g) => g.to),
+        gaps.map((g) => g.reason),
+        d.map((x) => x.deviceId),
+        d.map((x) => x.lastSeq),
+        d.map((x) => x.positionSeq),
+        d.map((x) => x.online),
+        d.map((x) => x.onlineSeq),
+      ],
+    });
   }
 
   async contiguous(gw: string): Promise<number> {
@@ -187,13 +540,44 @@ export class PgSinkDb implements SinkDb {
     return Number((await this.pool.query("SELECT COUNT(*) AS n FROM records WHERE gw = $1 AND payload ? 'msgType'", [gw])).rows[0]?.n ?? 0);
   }
 
+  async device(gw: string, deviceId: string): Promise<DeviceState | undefined> {
+    const row = (await this.pool.query('SELECT last_seq, online, last_record, last_position FROM device_latest WHERE gw = $1 AND device_id = $2', [gw, deviceId])).rows[0] as
+      | { last_seq: string; online: boolean | null; last_record: SinkRecord | null; last_position: SinkRecord | null }
+      | undefined;
+    if (!row) return undefined;
+    return { deviceId, lastSeq: Number(row.last_seq), online: row.online, lastRecord: row.last_record, lastPosition: row.last_position };
+  }
+
+  async gateways(): Promise<string[]> {
+    return (await this.pool.query(GATEWAYS_SQL)).rows.map((r: { gw: string }) => r.gw);
+  }
+
+  async gapReport(gw: string, limit = 1000): Promise<GapReport> {
+    const client = await this.pool.connect();
+    try {
+      // One snapshot for the totals and both lists.
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const totals = (await client.query('SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS max FROM records WHERE gw = $1', [gw])).rows[0] as { n: string; max: string };
+      const maxGapTo = (await client.query('SELECT COALESCE(MAX(to_seq), 0) AS t FROM gaps WHERE gw = $1', [gw])).rows[0] as { t: string };
+      const announced = (await client.query(announcedSql('$1', '$2'), [gw, limit])).rows as ReportRows['announced'];
+      const holes = (await client.query(holesSql('$1', '$2'), [gw, limit])).rows as ReportRows['holes'];
+      await client.query('COMMIT');
+      return buildReport(gw, { stored: Number(totals.n), maxSeq: Number(totals.max), maxGapTo: Number(maxGapTo.t), announced, holes });
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
 }
 
-export async function openSinkDb(url: string): Promise<SinkDb> {
-  if (url.startsWith('sqlite:')) return new SqliteSinkDb(url.slice('sqlite:'.length));
+export async function openSinkDb(url: string, opts: OpenOptions = {}): Promise<SinkDb> {
+  if (url.startsWith('sqlite:')) return new SqliteSinkDb(url.slice('sqlite:'.length), opts);
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return PgSinkDb.connect(url);
   throw new Error(`--db must be sqlite:<path> or postgres://... (got "${url}")`);
 }

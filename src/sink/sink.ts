@@ -7,6 +7,7 @@
 import { gunzipSync } from 'node:zlib';
 import type { MqttClient } from 'mqtt';
 import type { SinkDb, SinkRecord } from './db.js';
+import { recordSpans } from './json.js';
 
 export interface SinkOptions {
   mqttUrl: string;
@@ -83,10 +84,20 @@ export class Sink {
     const gw = parts[gwAt + 1];
     if (gwAt < 0 || !gw) return;
     const root = parts.slice(0, gwAt + 2).join('/');
-    const body = topic.endsWith('/z') ? gunzipSync(message) : message;
-    const env = JSON.parse(body.toString('utf8')) as { recs?: SinkRecord[] };
-    const recs = (env.recs ?? []).filter((r) => Number.isInteger(r.seq));
-    await this.db.storeBatch(gw, recs);
+    const text = (topic.endsWith('/z') ? gunzipSync(message) : message).toString('utf8');
+    const env = JSON.parse(text) as { recs?: unknown };
+    const all = Array.isArray(env.recs) ? (env.recs as SinkRecord[]) : [];
+    const spans = recordSpans(text);
+    const recs: SinkRecord[] = [];
+    let texts: string[] | undefined = spans?.length === all.length * 2 ? [] : undefined;
+    for (let i = 0; i < all.length; i++) {
+      const r = all[i] as SinkRecord;
+      if (r === null || typeof r !== 'object' || !Number.isInteger(r.seq)) continue;
+      recs.push(r);
+      texts?.push(text.slice(spans?.[2 * i], spans?.[2 * i + 1]));
+    }
+    if (texts && texts.length !== recs.length) texts = undefined;
+    await this.db.storeBatch(gw, recs, texts);
     this.stored += recs.length;
     this.dirty.set(gw, root);
   }

@@ -1,0 +1,202 @@
+/**
+ * The sink's storage layer on real database files (SQLite, and PostgreSQL when TKGW_TEST_PG is
+ * set): idempotent batches, device state whatever the arrival order, the missing-range report,
+ * and the upgrade of a database created by the first (unversioned) schema.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SINK_SCHEMA_VERSION, type SinkRecord } from '../../src/sink/db.js';
+import { recordSpans } from '../../src/sink/json.js';
+import { testBackends } from './backends.js';
+
+const backends = testBackends();
+after(async () => {
+  for (const b of backends) await b.cleanup();
+});
+
+const pos = (seq: number, deviceId = 'dev-1', extra: Partial<SinkRecord> = {}): SinkRecord => ({
+  seq,
+  deviceId,
+  protocol: 'h02',
+  type: 'position',
+  msgType: 'V1',
+  receivedAt: `2026-01-01T08:00:${String(seq % 60).padStart(2, '0')}.000Z`,
+  lat: 52 + seq / 1000,
+  lon: 4.5,
+  ...extra,
+});
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+for (const backend of backends) {
+  describe(`sink db on ${backend.name}`, () => {
+    it('stores a batch once, however often it is delivered', async () => {
+      const db = await backend.open(await backend.fresh());
+      await db.migrate();
+      const batch = range(1, 150).map((s) => pos(s, `dev-${s % 7}`));
+      await db.storeBatch('gw-a', batch);
+      await db.storeBatch('gw-a', batch);
+      await db.storeBatch('gw-a', batch.slice(100));
+      assert.equal(await db.count('gw-a'), 150);
+      assert.equal(await db.countTracker('gw-a'), 150);
+      assert.equal(await db.contiguous('gw-a'), 150);
+      assert.equal(await db.count('gw-b'), 0, 'keyed by gateway');
+      await db.close();
+    });
+
+    it('keeps the JSON text it was given for each record', async () => {
+      const db = await backend.open(await backend.fresh());
+      await db.migrate();
+      const text = '{"seq":1,"deviceId":"d","type":"position","lat":1.5,"lon":2.25,"note":"a \\"quoted\\" } ] ,"}';
+      await db.storeBatch('gw', [JSON.parse(text) as SinkRecord], [text]);
+      const d = await db.device('gw', 'd');
+      assert.deepEqual(d?.lastRecord, JSON.parse(text));
+      await db.close();
+    });
+
+    it('keeps each device at its latest record, position and online state, in any arrival order', async () => {
+      const db = await backend.open(await backend.fresh());
+      await db.migrate();
+      // Live records first, then history (older seqs) and an older online event arriving late.
+      await db.storeBatch('gw', [pos(10), { seq: 12, deviceId: 'dev-1', type: 'heartbeat', msgType: 'HTBT' }, { seq: 11, deviceId: 'dev-1', type: 'device_offline' }]);
+      await db.storeBatch('gw', [pos(3), { seq: 2, deviceId: 'dev-1', type: 'device_online' }, pos(4, 'dev-2')]);
+      const d = await db.device('gw', 'dev-1');
+      assert.equal(d?.lastSeq, 12);
+      assert.equal(d?.lastRecord?.type, 'heartbeat');
+      assert.equal(d?.lastPosition?.seq, 10, 'the newest position, not the last to arrive');
+      assert.equal(d?.online, false, 'the newest online/offline event wins');
+      await db.storeBatch('gw', [{ seq: 13, deviceId: 'dev-1', type: 'device_online' }]);
+      assert.equal((await db.device('gw', 'dev-1'))?.online, true);
+      assert.equal((await db.device('gw', 'dev-2'))?.online, null, 'no event yet');
+      assert.equal((await db.device('gw', 'dev-2'))?.lastPosition?.seq, 4);
+      assert.equal(await db.device('gw', 'nobody'), undefined);
+      await db.close();
+    });
+
+    it('reports announced gaps and the missing ranges no gap announced', async () => {
+      const db = await backend.open(await backend.fresh());
+      await db.migrate();
+      // 1-10 stored, 11-12 announced (quota), 13-14 missing, 15-20 stored, gap record itself at 21,
+      // 22-24 missing, 25 stored, 26-29 missing, 30 stored.
+      await db.storeBatch('gw-r', [...range(1, 10), ...range(15, 20), 25, 30].map((s) => pos(s)));
+      await db.storeBatch('gw-r', [{ seq: 21, type: 'gap', fromSeq: 11, toSeq: 12, count: 2, reason: 'quota' }]);
+      const r = await db.gapReport('gw-r');
+      assert.equal(r.stored, 19);
+      assert.equal(r.maxSeq, 30);
+      assert.equal(r.contiguous, 12);
+      assert.equal(r.contiguous, await db.contiguous('gw-r'), 'the same answer as the ack path');
+      assert.deepEqual(r.announced, [{ from: 11, to: 12, count: 2, reason: 'quota' }]);
+      assert.equal(r.announcedTotal, 1);
+      assert.deepEqual(r.missing, [
+        { from: 13, to: 14, count: 2 },
+        { from: 22, to: 24, count: 3 },
+        { from: 26, to: 29, count: 4 },
+      ]);
+      assert.equal(r.missingRanges, 3);
+      assert.equal(r.missingSeqs, 9);
+      const limited = await db.gapReport('gw-r', 2);
+      assert.equal(limited.missing.length, 2);
+      assert.equal(limited.missingRanges, 3, 'the totals count what the limit left out');
+      assert.equal(limited.missingSeqs, 9);
+      assert.equal(limited.contiguous, 12);
+
+      // Filling the holes, and a storage reset covering everything below it.
+      await db.storeBatch('gw-r', [13, 14, 22, 23, 24, 26, 27, 28, 29].map((s) => pos(s)));
+      const full = await db.gapReport('gw-r');
+      assert.deepEqual(full.missing, []);
+      assert.equal(full.contiguous, 30);
+      await db.storeBatch('gw-s', [{ seq: 500, type: 'storage_reset' }, pos(501), pos(503)]);
+      const reset = await db.gapReport('gw-s');
+      assert.deepEqual(reset.announced, [{ from: 1, to: 499, count: 499, reason: 'storage_reset' }]);
+      assert.deepEqual(reset.missing, [{ from: 502, to: 502, count: 1 }]);
+      assert.equal(reset.contiguous, 501);
+      assert.deepEqual(await db.gateways(), ['gw-r', 'gw-s']);
+      await db.close();
+    });
+
+    it('counts missing ranges beyond the report limit without listing them', async () => {
+      const db = await backend.open(await backend.fresh());
+      await db.migrate();
+      // Every other seq: 1,500 one-seq holes.
+      const seqs = range(1, 1500).map((i) => 2 * i - 1);
+      for (let i = 0; i < seqs.length; i += 200) await db.storeBatch('gw-h', seqs.slice(i, i + 200).map((s) => pos(s, `d${s % 13}`)));
+      const r = await db.gapReport('gw-h', 1000);
+      assert.equal(r.missing.length, 1000);
+      assert.equal(r.missingRanges, 1499);
+      assert.equal(r.missingSeqs, 1499);
+      assert.deepEqual(r.missing[0], { from: 2, to: 2, count: 1 });
+      assert.deepEqual(r.missing[999], { from: 2000, to: 2000, count: 1 });
+      assert.equal(r.contiguous, 1);
+      await db.close();
+    });
+
+    it('upgrades a database created by the first, unversioned schema', async () => {
+      const url = await backend.fresh();
+      const json = backend.name === 'postgres' ? (o: object) => `'${JSON.stringify(o)}'::jsonb` : (o: object) => `'${JSON.stringify(o)}'`;
+      const p5 = { seq: 5, deviceId: 'old-1', type: 'position', msgType: 'V1', lat: 1, lon: 2 };
+      const hb6 = { seq: 6, deviceId: 'old-1', type: 'heartbeat', msgType: 'HTBT' };
+      const on4 = { seq: 4, deviceId: 'old-1', type: 'device_online' };
+      const blob = backend.name === 'postgres' ? 'JSONB' : 'TEXT';
+      const int = backend.name === 'postgres' ? 'BIGINT' : 'INTEGER';
+      const online = backend.name === 'postgres' ? 'BOOLEAN' : 'INTEGER';
+      await backend.exec(
+        url,
+        `CREATE TABLE records (gw TEXT NOT NULL, seq ${int} NOT NULL, device_id TEXT, type TEXT, received_at TEXT, payload ${blob} NOT NULL, PRIMARY KEY (gw, seq));
+         CREATE TABLE gaps (gw TEXT NOT NULL, from_seq ${int} NOT NULL, to_seq ${int} NOT NULL, reason TEXT, PRIMARY KEY (gw, from_seq, to_seq));
+         CREATE TABLE devices (gw TEXT NOT NULL, device_id TEXT NOT NULL, last_seq ${int} NOT NULL, last_record ${blob} NOT NULL, last_position ${blob}, online ${online}, PRIMARY KEY (gw, device_id));
+         CREATE TABLE progress (gw TEXT PRIMARY KEY, contiguous ${int} NOT NULL);
+         INSERT INTO records VALUES ('gw', 4, 'old-1', 'device_online', NULL, ${json(on4)}), ('gw', 5, 'old-1', 'position', NULL, ${json(p5)}), ('gw', 6, 'old-1', 'heartbeat', NULL, ${json(hb6)});
+         INSERT INTO devices VALUES ('gw', 'old-1', 6, ${json(hb6)}, ${json(p5)}, ${backend.name === 'postgres' ? 'true' : '1'});`,
+      );
+      const db = await backend.open(url);
+      assert.equal(await db.schemaVersion(), 1);
+      await db.migrate();
+      assert.equal(await db.schemaVersion(), SINK_SCHEMA_VERSION);
+      const d = await db.device('gw', 'old-1');
+      assert.equal(d?.lastSeq, 6);
+      assert.deepEqual(d?.lastRecord, hb6);
+      assert.deepEqual(d?.lastPosition, p5);
+      assert.equal(d?.online, true);
+      // The online state carries its seq now: an older event arriving late changes nothing.
+      await db.storeBatch('gw', [{ seq: 3, deviceId: 'old-1', type: 'device_offline' }, pos(7, 'old-1')]);
+      const after = await db.device('gw', 'old-1');
+      assert.equal(after?.online, true);
+      assert.equal(after?.lastPosition?.seq, 7);
+      await db.migrate();
+      assert.equal(await db.schemaVersion(), SINK_SCHEMA_VERSION, 'migrating twice is a no-op');
+      assert.equal(await db.count('gw'), 5);
+      await db.close();
+    });
+
+    it('reports 0 for a database without sink tables', async () => {
+      const db = await backend.open(await backend.fresh());
+      assert.equal(await db.schemaVersion(), 0);
+      await db.close();
+    });
+  });
+}
+
+describe('recordSpans', () => {
+  it('finds each record of the top-level recs array, whatever the strings hold', () => {
+    const recs = [{ seq: 1, s: 'a "q" \\ } ] { [ ,' }, { seq: 2, nested: { a: [1, { b: '"recs":[' }] } }, { seq: 3, u: 'é€😀\\' }];
+    const text = JSON.stringify({ v: 1, gw: 'recs', inner: { recs: [{ x: 1 }] }, recs, after: [1, 2] });
+    const spans = recordSpans(text);
+    assert.ok(spans);
+    assert.equal(spans.length, 6);
+    for (let i = 0; i < recs.length; i++) assert.equal(text.slice(spans[2 * i], spans[2 * i + 1]), JSON.stringify(recs[i]));
+  });
+
+  it('accepts whitespace and takes the last recs key, as JSON.parse does', () => {
+    const text = '{ "recs" : [ {"seq":9} ],\n "recs": [\n  {"seq": 1} ,\t{"seq":2}\n] }';
+    const spans = recordSpans(text);
+    assert.deepEqual(
+      spans && [0, 1].map((i) => text.slice(spans[2 * i], spans[2 * i + 1])),
+      ['{"seq": 1}', '{"seq":2}'],
+    );
+  });
+
+  it('gives up on anything that is not an array of records', () => {
+    assert.equal(recordSpans('{"v":1}'), undefined);
+    assert.equal(recordSpans('{"recs":[1,2]}'), undefined);
+    assert.equal(recordSpans('{"recs":{"seq":1}}'), undefined);
+  });
+});
