@@ -516,25 +516,47 @@ async function pgSinkBackend(adminUrl: string): Promise<SinkBackend> {
   };
 }
 
-/** Publishes pre-built batches keeping SINK_WINDOW unacknowledged, as the gateway's uplink does. */
-async function publishWindowed(client: mqtt.MqttClient, topic: string, payloads: string[]): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    let sent = 0;
-    let done = 0;
-    let inFlight = 0;
+// The gateway's side of the sink bench, on its own thread as a gateway is its own machine:
+// pre-built batches published with SINK_WINDOW unacknowledged, as the uplink does.
+const SINK_PUBLISHER = `
+const { parentPort, workerData: w } = require('node:worker_threads');
+const mqtt = require('node:module').createRequire(w.base)('mqtt');
+mqtt.connectAsync(w.url).then((client) => {
+  parentPort.postMessage('ready');
+  parentPort.once('message', () => {
+    let sent = 0, done = 0, inFlight = 0;
     const pump = () => {
-      while (inFlight < SINK_WINDOW && sent < payloads.length) {
+      while (inFlight < w.window && sent < w.payloads.length) {
         inFlight++;
-        client.publish(topic, payloads[sent++] as string, { qos: 1 }, (err) => {
-          if (err) return reject(err);
+        client.publish(w.topic, w.payloads[sent++], { qos: 1 }, (err) => {
+          if (err) throw err;
           inFlight--;
-          if (++done === payloads.length) resolve();
+          if (++done === w.payloads.length) client.end(false, {}, () => parentPort.postMessage('done'));
           else pump();
         });
       }
     };
     pump();
   });
+});`;
+
+async function startPublisher(url: string, topic: string, payloads: string[]): Promise<{ go(): Promise<void>; stop(): Promise<number> }> {
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker(SINK_PUBLISHER, { eval: true, workerData: { base: import.meta.url, url, topic, payloads, window: SINK_WINDOW } });
+  const next = () =>
+    new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+  await next();
+  return {
+    go: () => {
+      const finished = next();
+      worker.postMessage('go');
+      return finished;
+    },
+    stop: () => worker.terminate(),
+  };
 }
 
 async function benchSink(): Promise<void> {
@@ -566,12 +588,14 @@ async function benchSink(): Promise<void> {
           const sink = new Sink({ mqttUrl: broker.url, group: `b-${b.name}`, topicRoot: 'depot/v1/+/gw/+', clientId: `bench-sink-${b.name}-${process.pid}` }, await openSinkDb(b.url), silent);
           await sink.start();
           await sleep(500);
-          const pub = await mqtt.connectAsync(broker.url);
+          const pub = await startPublisher(broker.url, topic, payloads);
+          // From the first publish to the last record the sink committed.
           const t0 = performance.now();
-          await publishWindowed(pub, topic, payloads);
+          const published = pub.go();
           while (sink.stored < rows && performance.now() - t0 < 120_000) await sleep(1);
           const sinkRate = (sink.stored / (performance.now() - t0)) * 1000;
-          await pub.endAsync();
+          await published;
+          await pub.stop();
           await sink.stop();
           const [s, r] = [await b.stored('records', gw), await b.stored('raw_records', rawGw)];
           if (s.n !== rows || s.n !== r.n || s.bytes !== r.bytes) throw new Error(`sink stored ${s.n} rows / ${s.bytes} bytes, raw ${r.n} / ${r.bytes} (expected ${rows} rows each)`);
