@@ -297,7 +297,7 @@ export class CommandService {
   }
 
   private onRecord(device: LiveDevice, record: NormalizedRecord, message: DecodedMessage): void {
-    this.observeClock(record);
+    this.observeClock(record, device.lastSeenMs);
     if (!this.openDevices.has(device.deviceId)) return;
     const open = this.deps.store.listCommands({ deviceId: device.deviceId, states: ['sent', 'acked', 'accepted', 'waiting'] });
     if (open.length === 0) return;
@@ -338,10 +338,10 @@ export class CommandService {
     }
   }
 
-  private observeClock(record: NormalizedRecord): void {
+  /** `recvMs`: the gateway clock at receipt (the registry's lastSeenMs for this record). */
+  private observeClock(record: NormalizedRecord, recvMs: number): void {
     if (!record.valid || !record.fixTime) return;
     const fixMs = Date.parse(record.fixTime);
-    const recvMs = Date.parse(record.receivedAt);
     // Only live fixes say anything about our clock; stored history is old by design.
     if (Number.isFinite(fixMs) && Number.isFinite(recvMs)) {
       const skew = recvMs - fixMs;

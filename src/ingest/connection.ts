@@ -30,7 +30,8 @@ export interface DevicePolicy {
 }
 
 export interface IngestStore {
-  enqueue(row: NewOutboxRow): Promise<OutboxRow>;
+  /** `done` runs once after the row's transaction committed or failed, never inside this call */
+  enqueueThen(row: NewOutboxRow, done: (err: unknown, row: OutboxRow | undefined) => void): void;
 }
 
 export interface IngestLogger {
@@ -114,7 +115,9 @@ export interface ConnectionContext {
 const MAX_CONSECUTIVE_ERRORS = 20;
 
 interface PendingAck {
-  commits: Promise<OutboxRow>[];
+  /** rows of this frame not yet committed */
+  waiting: number;
+  failure: unknown;
   ack: Buffer | undefined;
   record: NormalizedRecord | undefined;
   message: DecodedMessage | undefined;
@@ -134,7 +137,8 @@ export class TrackerConnection implements ConnectionSink {
   private boundDeviceId: string | undefined;
   private readonly memory = new Map<string, DeviceMemory>();
   private consecutiveErrors = 0;
-  private ackChain: Promise<void> = Promise.resolve();
+  /** frames whose rows are being committed, oldest first: ACKs leave in frame order */
+  private readonly acks: PendingAck[] = [];
   private deadline: NodeJS.Timeout | undefined;
   /** hot paths build no log objects or hex strings unless debug logging is on */
   private readonly debug: boolean;
@@ -242,38 +246,45 @@ export class TrackerConnection implements ConnectionSink {
       const record = toRecord(message, deviceId, receivedAt);
       const memory = this.memoryFor(deviceId);
       const { lane, protected: isProtected } = laneFor({ record, previousAlarms: memory.alarms });
-      const commits: Promise<OutboxRow>[] = [this.enqueue(recordRow(record, lane, isProtected, nowMs, frame))];
-      for (const event of derivedEvents(record, memory)) {
-        commits.push(this.enqueue(eventRow(event, nowMs)));
+      const events = derivedEvents(record, memory);
+      const pending: PendingAck = { waiting: 1 + events.length, failure: undefined, ack, record, message, deviceId, startedMs: nowMs };
+      this.acks.push(pending);
+      this.enqueue(recordRow(record, lane, isProtected, nowMs, frame), pending);
+      for (const event of events) {
+        this.enqueue(eventRow(event, nowMs), pending);
         ctx.counters.events++;
       }
       memory.alarms = record.alarms;
       if (record.ignition !== undefined) memory.ignition = record.ignition;
       if (record.relay !== undefined) memory.relay = record.relay;
-      this.scheduleAck({ commits, ack, record, message, deviceId, startedMs: nowMs });
     }
   }
 
-  private enqueue(row: NewOutboxRow): Promise<OutboxRow> {
+  private enqueue(row: NewOutboxRow, pending: PendingAck): void {
+    const done = (err: unknown): void => {
+      if (err !== undefined && pending.failure === undefined) pending.failure = err;
+      pending.waiting--;
+      this.releaseAcks();
+    };
     try {
-      return this.ctx.store.enqueue(row);
+      this.ctx.store.enqueueThen(row, done);
     } catch (err) {
-      return Promise.reject(err);
+      queueMicrotask(() => done(err));
     }
   }
 
   /**
    * Durable before acknowledged: the ACK for a frame is written only after every row it produced
-   * has committed, and ACKs leave in frame order (one chain per connection).
+   * has committed, and ACKs leave in frame order.
    */
-  private scheduleAck(p: PendingAck): void {
-    this.ackChain = this.ackChain.then(async () => {
-      try {
-        await Promise.all(p.commits);
-      } catch (err) {
+  private releaseAcks(): void {
+    const acks = this.acks;
+    while (acks.length > 0 && (acks[0] as PendingAck).waiting === 0) {
+      const p = acks.shift() as PendingAck;
+      if (p.failure !== undefined) {
         this.ctx.counters.storeRejected++;
-        this.ctx.log.warn({ conn: this.conn.id, deviceId: p.deviceId, err: String(err) }, 'record not stored: no ACK sent');
-        return;
+        this.ctx.log.warn({ conn: this.conn.id, deviceId: p.deviceId, err: String(p.failure) }, 'record not stored: no ACK sent');
+        continue;
       }
       this.ctx.counters.records++;
       if (p.deviceId && p.record && p.message) {
@@ -285,7 +296,7 @@ export class TrackerConnection implements ConnectionSink {
           this.ctx.counters.ackLatency.add(this.ctx.now() - p.startedMs);
         }
       }
-    });
+    }
   }
 
   private allowed(deviceId: string): boolean {

@@ -44,20 +44,21 @@ export class IngestService implements ConnectionHandler {
     this.unsubscribe = registry.subscribe({
       online: (device) => {
         const ts = now();
-        store
-          .enqueue(
-            eventRow(
-              { v: 1, type: 'device_online', deviceId: device.deviceId, receivedAt: new Date(ts).toISOString(), protocol: device.protocol, transport: device.transport, remote: device.remote },
-              ts,
-            ),
-          )
-          .catch((err: unknown) => log.warn({ deviceId: device.deviceId, err: String(err) }, 'device_online event not stored'));
+        store.enqueueThen(
+          eventRow(
+            { v: 1, type: 'device_online', deviceId: device.deviceId, receivedAt: new Date(ts).toISOString(), protocol: device.protocol, transport: device.transport, remote: device.remote },
+            ts,
+          ),
+          (err) => {
+            if (err) log.warn({ deviceId: device.deviceId, err: String(err) }, 'device_online event not stored');
+          },
+        );
       },
       offline: (device, reason) => {
         const ts = now();
-        store
-          .enqueue(eventRow({ v: 1, type: 'device_offline', deviceId: device.deviceId, receivedAt: new Date(ts).toISOString(), reason }, ts))
-          .catch((err: unknown) => log.warn({ deviceId: device.deviceId, err: String(err) }, 'device_offline event not stored'));
+        store.enqueueThen(eventRow({ v: 1, type: 'device_offline', deviceId: device.deviceId, receivedAt: new Date(ts).toISOString(), reason }, ts), (err) => {
+          if (err) log.warn({ deviceId: device.deviceId, err: String(err) }, 'device_offline event not stored');
+        });
       },
     });
   }

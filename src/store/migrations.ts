@@ -62,6 +62,14 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   // The pos lane holds no protected rows (ingest puts those on evt), so eviction walks the
   // (lane, seq) index and filters; a second index on every insert cost ~20% of ingest.
   (db) => db.exec('DROP INDEX IF EXISTS outbox_evictable'),
+  // Nearly every row is a position: the pos lane is read in seq (rowid) order with the lane as a
+  // filter, so only the rare evt rows need an index of their own. Every position insert used to
+  // update the full (lane, seq) index as well (~20% of the insert cost).
+  (db) =>
+    db.exec(`
+      DROP INDEX IF EXISTS outbox_lane_seq;
+      CREATE INDEX outbox_evt_seq ON outbox (seq) WHERE lane = 'evt';
+    `),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

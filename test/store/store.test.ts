@@ -211,3 +211,107 @@ describe('Store', () => {
     await store.close();
   });
 });
+
+describe('Store with synchronous=full: the WAL sync runs off the event loop', () => {
+  /** A WAL sync the test releases by hand, so "committed but not yet durable" can be observed. */
+  function heldSync() {
+    const held: Array<(err: NodeJS.ErrnoException | null) => void> = [];
+    return {
+      held,
+      walSync: (_fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void held.push(done),
+      async waitHeld(n: number): Promise<void> {
+        for (let i = 0; i < 500 && held.length < n; i++) await new Promise((r) => setTimeout(r, 2));
+        assert.ok(held.length >= n, `expected ${n} WAL syncs to be started, saw ${held.length}`);
+      },
+    };
+  }
+  const readAll = (store: ReturnType<typeof openStore>['store']) => store.readBatch({ lane: 'pos', afterSeq: 0, limit: 1000, maxBytes: 1e9 }).map((r) => r.seq);
+
+  it('acknowledges, shows and announces a group only after its WAL sync', async () => {
+    const sync = heldSync();
+    const { store } = openStore(opts(newDir(), { synchronous: 'full', walSync: sync.walSync }));
+    const announced: number[] = [];
+    store.onCommit((rows) => announced.push(...rows.map((r) => r.seq)));
+    let resolved = false;
+    const done = Promise.all([store.enqueue(pos(1)), store.enqueue(pos(2))]).then((rows) => {
+      resolved = true;
+      return rows;
+    });
+    await sync.waitHeld(1);
+    assert.equal(store.commitCount, 1, 'the group is committed');
+    assert.equal(resolved, false, 'no waiter hears of it before the sync');
+    assert.deepEqual(readAll(store), [], 'the uplink cannot read rows that are not durable yet');
+    assert.deepEqual(announced, []);
+    // A second group committed meanwhile waits for the next sync, not the one in flight.
+    const third = store.enqueue(pos(3));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(store.commitCount, 2);
+    assert.equal(sync.held.length, 1, 'one sync in flight at a time');
+    sync.held[0]?.(null);
+    assert.deepEqual((await done).map((r) => r.seq), [1, 2]);
+    assert.deepEqual(readAll(store), [1, 2]);
+    assert.deepEqual(announced, [1, 2]);
+    await sync.waitHeld(2);
+    sync.held[1]?.(null);
+    assert.equal((await third).seq, 3);
+    assert.deepEqual(readAll(store), [1, 2, 3]);
+    await store.close();
+  });
+
+  it('a failed WAL sync acknowledges nothing of its groups; a later sync makes the rows visible', async () => {
+    const sync = heldSync();
+    const { store } = openStore(opts(newDir(), { synchronous: 'full', walSync: sync.walSync }));
+    const failed = store.enqueue(pos(1));
+    await sync.waitHeld(1);
+    sync.held[0]?.(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    await assert.rejects(failed, (err: unknown) => err instanceof StoreError && err.code === 'io');
+    assert.deepEqual(readAll(store), []);
+    const next = store.enqueue(pos(2));
+    await sync.waitHeld(2);
+    sync.held[1]?.(null);
+    assert.equal((await next).seq, 2);
+    // The row of the failed sync was committed: it reaches the cloud, only its ACK was withheld.
+    assert.deepEqual(readAll(store), [1, 2]);
+    await store.close();
+  });
+
+  it('close() takes no new rows and resolves once the pending ones are durable', async () => {
+    const sync = heldSync();
+    const { store } = openStore(opts(newDir(), { synchronous: 'full', walSync: sync.walSync, groupCommitMs: 10_000 }));
+    const pending = store.enqueue(pos(1));
+    let closed = false;
+    const closing = store.close().then(() => (closed = true));
+    await assert.rejects(store.enqueue(pos(2)), (err: unknown) => err instanceof StoreError && err.code === 'closed');
+    await sync.waitHeld(1);
+    assert.equal(closed, false, 'close waits for the sync');
+    sync.held[0]?.(null);
+    assert.equal((await pending).seq, 1);
+    await closing;
+    const { store: reopened } = openStore(opts(store.path.replace(/\/gateway\.db$/, '')));
+    assert.deepEqual(readAll(reopened), [1]);
+    await reopened.close();
+  });
+
+  it('uses the real fdatasync by default', async () => {
+    const { store } = openStore(opts(newDir(), { synchronous: 'full' }));
+    const rows = await Promise.all(Array.from({ length: 20 }, (_, i) => store.enqueue(pos(i))));
+    assert.equal(rows.length, 20);
+    assert.equal(readAll(store).length, 20);
+    await store.close();
+  });
+
+  it('indexes only the evt lane (migration 3), and both lanes read in seq order', async () => {
+    const { store } = openStore(opts(newDir()));
+    store.append([pos(1), alarm(2), pos(3), alarm(4)]);
+    assert.deepEqual(readAll(store), [1, 3]);
+    assert.deepEqual(store.readBatch({ lane: 'evt', afterSeq: 0, limit: 10, maxBytes: 1e9 }).map((r) => r.seq), [2, 4]);
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(store.path, { readonly: true });
+    const indexes = (db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'").all() as Array<{ name: string; sql: string | null }>).filter((i) => i.sql);
+    assert.deepEqual(indexes.map((i) => i.name), ['outbox_evt_seq']);
+    const plan = (db.prepare("EXPLAIN QUERY PLAN SELECT * FROM outbox WHERE lane = 'evt' AND seq > 0 AND seq < 9 ORDER BY seq LIMIT 5").all() as Array<{ detail: string }>).map((r) => r.detail).join(' ');
+    assert.match(plan, /outbox_evt_seq/);
+    db.close();
+    await store.close();
+  });
+});
