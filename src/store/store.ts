@@ -4,7 +4,7 @@
  * tracker, and leaves only when the uplink's acknowledgement says the cloud has it.
  */
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isTmpfs } from './mounts.js';
 import { migrate } from './migrations.js';
@@ -68,6 +68,8 @@ const SEQ_BLOCK = 100_000;
 const PENDING_FACTOR = 10;
 /** once over quota, evict down to this share of it so eviction does not run on every commit */
 const EVICT_TARGET = 0.9;
+/** rows committed but awaiting their WAL sync beyond groupCommitMaxRows x this: sync inline */
+const UNSYNCED_FACTOR = 4;
 /** protected rows alone beyond quota x this: refuse unprotected rows (never drop alarms) */
 const HARD_LIMIT_FACTOR = 2;
 
@@ -187,6 +189,8 @@ export class Store {
   private walFd: number | undefined;
   /** committed groups waiting for a WAL sync that has not started yet */
   private unsynced: SyncGroup[] = [];
+  /** the groups the WAL sync in flight covers */
+  private syncingGroups: SyncGroup[] = [];
   private syncInFlight: Promise<void> | undefined;
   /** highest seq known durable; readers never see past it (a seq the cloud saw must survive) */
   private durableSeq: number;
@@ -366,6 +370,7 @@ export class Store {
     }
     if (this.asyncSync) {
       this.unsynced.push({ batch, rows: committed, upTo: this.nextSeq - 1 });
+      this.syncIfBehind();
       this.startSync();
       return;
     }
@@ -381,28 +386,64 @@ export class Store {
   /** One WAL sync at a time; it covers every group committed before it started. */
   private startSync(): void {
     if (this.syncInFlight || this.unsynced.length === 0) return;
+    const fd = this.openWal();
+    if (fd === undefined) return;
     const groups = this.unsynced;
     this.unsynced = [];
+    this.syncingGroups = groups;
     const upTo = groups[groups.length - 1]?.upTo ?? this.durableSeq;
-    let fd: number;
-    try {
-      fd = this.walFd ??= openSync(`${this.path}-wal`, 'r');
-    } catch (err) {
-      this.failSync(groups, err);
-      return;
-    }
     this.syncInFlight = new Promise<void>((resolve) => {
       (this.options.walSync ?? fdatasync)(fd, (err) => {
         this.syncInFlight = undefined;
-        if (err) this.failSync(groups, err);
+        // Empty when a blocking sync (below) already released these groups.
+        const mine = this.syncingGroups;
+        this.syncingGroups = [];
+        if (err) this.failSync(mine, err);
         else {
           this.markDurable(upTo);
-          for (const g of groups) this.release(g.batch, g.rows);
+          for (const g of mine) this.release(g.batch, g.rows);
         }
         resolve();
         if (!this.closed) this.startSync();
       });
     });
+  }
+
+  /**
+   * A disk that cannot keep up must slow the trackers down (TCP back-pressure, as a blocking
+   * FULL commit did), not make the gateway hold an ever longer list of undurable rows: past the
+   * bound the WAL is synced right here, on the event loop.
+   */
+  private syncIfBehind(): void {
+    let rows = 0;
+    for (const g of this.unsynced) rows += g.batch.length;
+    for (const g of this.syncingGroups) rows += g.batch.length;
+    if (rows < this.options.groupCommitMaxRows * UNSYNCED_FACTOR) return;
+    const fd = this.openWal();
+    if (fd === undefined) return;
+    const groups = [...this.syncingGroups, ...this.unsynced];
+    this.syncingGroups = [];
+    this.unsynced = [];
+    try {
+      fdatasyncSync(fd);
+    } catch (err) {
+      this.failSync(groups, err);
+      return;
+    }
+    this.markDurable(this.nextSeq - 1);
+    for (const g of groups) this.release(g.batch, g.rows);
+  }
+
+  private openWal(): number | undefined {
+    try {
+      return (this.walFd ??= openSync(`${this.path}-wal`, 'r'));
+    } catch (err) {
+      const groups = [...this.syncingGroups, ...this.unsynced];
+      this.syncingGroups = [];
+      this.unsynced = [];
+      this.failSync(groups, err);
+      return undefined;
+    }
   }
 
   /**

@@ -227,7 +227,7 @@ describe('Store with synchronous=full: the WAL sync runs off the event loop', ()
   }
   const readAll = (store: ReturnType<typeof openStore>['store']) => store.readBatch({ lane: 'pos', afterSeq: 0, limit: 1000, maxBytes: 1e9 }).map((r) => r.seq);
 
-  it('acknowledges, shows and announces a group only after its WAL sync', async () => {
+  it('acknowledges, shows and announces a group only after its WAL sync', { timeout: 15_000 }, async () => {
     const sync = heldSync();
     const { store } = openStore(opts(newDir(), { synchronous: 'full', walSync: sync.walSync }));
     const announced: number[] = [];
@@ -258,7 +258,7 @@ describe('Store with synchronous=full: the WAL sync runs off the event loop', ()
     await store.close();
   });
 
-  it('a failed WAL sync acknowledges nothing of its groups; a later sync makes the rows visible', async () => {
+  it('a failed WAL sync acknowledges nothing of its groups; a later sync makes the rows visible', { timeout: 15_000 }, async () => {
     const sync = heldSync();
     const { store } = openStore(opts(newDir(), { synchronous: 'full', walSync: sync.walSync }));
     const failed = store.enqueue(pos(1));
@@ -275,7 +275,7 @@ describe('Store with synchronous=full: the WAL sync runs off the event loop', ()
     await store.close();
   });
 
-  it('close() takes no new rows and resolves once the pending ones are durable', async () => {
+  it('close() takes no new rows and resolves once the pending ones are durable', { timeout: 15_000 }, async () => {
     const sync = heldSync();
     const { store } = openStore(opts(newDir(), { synchronous: 'full', walSync: sync.walSync, groupCommitMs: 10_000 }));
     const pending = store.enqueue(pos(1));
@@ -292,7 +292,25 @@ describe('Store with synchronous=full: the WAL sync runs off the event loop', ()
     await reopened.close();
   });
 
-  it('uses the real fdatasync by default', async () => {
+  it('syncs on the event loop once too many committed rows wait for a slow disk (back-pressure)', { timeout: 15_000 }, async () => {
+    const sync = heldSync();
+    const { store } = openStore(opts(newDir(), { synchronous: 'full', walSync: sync.walSync, groupCommitMaxRows: 2, groupCommitMs: 1 }));
+    const announced: number[] = [];
+    store.onCommit((rows) => announced.push(...rows.map((r) => r.seq)));
+    const first = [store.enqueue(pos(0)), store.enqueue(pos(1))];
+    await sync.waitHeld(1);
+    // The held sync never completes: only the inline sync past 2 x 4 waiting rows can release them.
+    const rows = await Promise.all([...first, ...Array.from({ length: 6 }, (_, i) => store.enqueue(pos(i + 2)))]);
+    assert.deepEqual(rows.map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(readAll(store), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(sync.held.length, 1, 'the slow sync is still in flight');
+    sync.held[0]?.(null);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(announced, [1, 2, 3, 4, 5, 6, 7, 8], 'each row announced once');
+    await store.close();
+  });
+
+  it('uses the real fdatasync by default', { timeout: 15_000 }, async () => {
     const { store } = openStore(opts(newDir(), { synchronous: 'full' }));
     const rows = await Promise.all(Array.from({ length: 20 }, (_, i) => store.enqueue(pos(i))));
     assert.equal(rows.length, 20);
@@ -300,7 +318,7 @@ describe('Store with synchronous=full: the WAL sync runs off the event loop', ()
     await store.close();
   });
 
-  it('indexes only the evt lane (migration 3), and both lanes read in seq order', async () => {
+  it('indexes only the evt lane (migration 3), and both lanes read in seq order', { timeout: 15_000 }, async () => {
     const { store } = openStore(opts(newDir()));
     store.append([pos(1), alarm(2), pos(3), alarm(4)]);
     assert.deepEqual(readAll(store), [1, 3]);
