@@ -32,12 +32,17 @@ export interface LiveDevice {
   alarms: readonly string[] | undefined;
   batteryLevel: number | undefined;
   gsmLevel: number | undefined;
-  /** the last record with a position; serialized only when persisted by `flushTo` */
+  /**
+   * the last record with a position until `flushTo` has persisted it; afterwards the store holds
+   * it (a flush without one leaves the stored position as it is), so memory does not
+   */
   lastPosition: NormalizedRecord | undefined;
-  /** what the store had at start, until a new position arrives */
-  lastPositionJson: string | undefined;
-  /** recent positions for the status page: a ring of TRACK_POINTS (lat, lon, ms) triples */
-  track: Float64Array | undefined;
+  /**
+   * recent positions for the status page: a ring of TRACK_POINTS points in a chunk shared with
+   * other devices (see TrackSlab), from `trackAt`; undefined before the first position
+   */
+  track: Int32Array | undefined;
+  trackAt: number;
   trackNext: number;
   trackCount: number;
   dirty: boolean;
@@ -68,6 +73,7 @@ export interface DevicePersistence {
 export class DeviceRegistry {
   private readonly devices = new Map<string, LiveDevice>();
   private readonly listeners: RegistryListener[] = [];
+  private readonly tracks = new TrackSlab();
 
   get size(): number {
     return this.devices.size;
@@ -101,7 +107,7 @@ export class DeviceRegistry {
     const device = newDevice(row.deviceId, row.protocol, row.firstSeenMs, row.lastSeenMs);
     device.transport = row.transport;
     device.remote = row.remote;
-    device.lastPositionJson = row.lastPosition ?? undefined;
+    // row.lastPosition stays in the store only: flushes never overwrite it with nothing.
     device.dirty = false;
     this.devices.set(row.deviceId, device);
   }
@@ -159,7 +165,7 @@ export class DeviceRegistry {
         receivedAtMs,
       };
       device.lastPosition = record;
-      pushTrack(device, record.lat, record.lon, receivedAtMs);
+      this.tracks.push(device, record.lat, record.lon, receivedAtMs);
     }
     if (record.ignition !== undefined) device.ignition = record.ignition;
     if (record.relay !== undefined) device.relay = record.relay;
@@ -175,10 +181,12 @@ export class DeviceRegistry {
    * not per record (one fsync per flush, whatever the number of devices).
    */
   flushTo(store: DevicePersistence): number {
+    const flushed: LiveDevice[] = [];
     const rows = [];
     for (const d of this.devices.values()) {
       if (!d.dirty) continue;
       d.dirty = false;
+      flushed.push(d);
       rows.push({
         deviceId: d.deviceId,
         protocol: d.protocol,
@@ -186,36 +194,74 @@ export class DeviceRegistry {
         remote: d.remote,
         seenMs: d.lastSeenMs,
         online: d.online,
-        lastPosition: d.lastPosition ? JSON.stringify(d.lastPosition) : (d.lastPositionJson ?? null),
+        lastPosition: d.lastPosition ? JSON.stringify(d.lastPosition) : null,
       });
     }
-    store.upsertDevices(rows);
+    try {
+      store.upsertDevices(rows);
+    } catch (err) {
+      // Nothing was written: the next flush tries these devices again.
+      for (const d of flushed) d.dirty = true;
+      throw err;
+    }
+    // Persisted: a record per device, kept only until the next flush, is all the registry holds.
+    for (const d of flushed) d.lastPosition = undefined;
     return rows.length;
   }
 }
 
-/** 50 points x 3 numbers x 8 bytes = 1.2 KB per device that reports positions. */
+/** points kept per device for the status page's track */
 export const TRACK_POINTS = 50;
+const TRACK_INTS = TRACK_POINTS * 3;
+/** devices per slab chunk: 256 x 600 bytes, one allocation instead of 256 typed arrays */
+const SLAB_DEVICES = 256;
+/** track times are whole seconds from here: an Int32 covers 1952..2088 */
+const TRACK_EPOCH_SEC = 1_577_836_800; // 2020-01-01T00:00:00Z
 
-function pushTrack(device: LiveDevice, lat: number, lon: number, ms: number): void {
-  device.track ??= new Float64Array(TRACK_POINTS * 3);
-  const at = device.trackNext * 3;
-  device.track[at] = lat;
-  device.track[at + 1] = lon;
-  device.track[at + 2] = ms;
-  device.trackNext = (device.trackNext + 1) % TRACK_POINTS;
-  device.trackCount = Math.min(TRACK_POINTS, device.trackCount + 1);
+/**
+ * Every device's recent positions, packed: (lat x 1e6, lon x 1e6, seconds since TRACK_EPOCH_SEC)
+ * as Int32, 600 bytes per device, in chunks shared by SLAB_DEVICES devices. The contract's
+ * coordinates have 6 decimals, so lat/lon come back exactly; times lose their milliseconds, which
+ * a track drawn over minutes does not need. One Float64Array per device cost 1.2 KB plus some
+ * 400 bytes of array and backing-store bookkeeping; at 10,000 trackers that alone was a sixth of
+ * the memory goal. Slots are never freed because devices never leave the registry.
+ */
+class TrackSlab {
+  private chunk: Int32Array | undefined;
+  private used = SLAB_DEVICES;
+
+  push(device: LiveDevice, lat: number, lon: number, ms: number): void {
+    if (!device.track) {
+      if (this.used === SLAB_DEVICES) {
+        this.chunk = new Int32Array(SLAB_DEVICES * TRACK_INTS);
+        this.used = 0;
+      }
+      device.track = this.chunk;
+      device.trackAt = this.used++ * TRACK_INTS;
+    }
+    const track = device.track as Int32Array;
+    const at = device.trackAt + device.trackNext * 3;
+    track[at] = Math.round(lat * 1e6);
+    track[at + 1] = Math.round(lon * 1e6);
+    track[at + 2] = Math.floor(ms / 1000) - TRACK_EPOCH_SEC;
+    device.trackNext = (device.trackNext + 1) % TRACK_POINTS;
+    device.trackCount = Math.min(TRACK_POINTS, device.trackCount + 1);
+  }
 }
 
-/** Oldest first. */
+/** Oldest first; times in ms (whole seconds). */
 export function trackOf(device: LiveDevice, limit: number): Array<{ lat: number; lon: number; t: number }> {
   const out: Array<{ lat: number; lon: number; t: number }> = [];
   const track = device.track;
   if (!track) return out;
   const n = Math.min(limit, device.trackCount);
   for (let i = device.trackCount - n; i < device.trackCount; i++) {
-    const at = ((device.trackNext - device.trackCount + i + TRACK_POINTS) % TRACK_POINTS) * 3;
-    out.push({ lat: track[at] as number, lon: track[at + 1] as number, t: track[at + 2] as number });
+    const at = device.trackAt + ((device.trackNext - device.trackCount + i + TRACK_POINTS) % TRACK_POINTS) * 3;
+    out.push({
+      lat: (track[at] as number) / 1e6,
+      lon: (track[at + 1] as number) / 1e6,
+      t: ((track[at + 2] as number) + TRACK_EPOCH_SEC) * 1000,
+    });
   }
   return out;
 }
@@ -238,8 +284,8 @@ function newDevice(deviceId: string, protocol: ProtocolFamily, firstSeenMs: numb
     batteryLevel: undefined,
     gsmLevel: undefined,
     lastPosition: undefined,
-    lastPositionJson: undefined,
     track: undefined,
+    trackAt: 0,
     trackNext: 0,
     trackCount: 0,
     dirty: true,
