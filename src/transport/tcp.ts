@@ -23,22 +23,77 @@ export interface TcpListenerOptions {
 
 let nextId = 0;
 
+/** how the shared socket listeners below find their connection */
+const kConn = Symbol('tkgw.tcpConnection');
+type OwnedSocket = net.Socket & { [kConn]?: TcpConnection };
+
+/*
+ * Per-socket state is what 10,000 mostly idle trackers multiply. The socket listeners are module
+ * functions shared by every socket (`this` is the socket) instead of closures per connection, and
+ * idle connections are found by one sweep over the live set instead of a timer per socket
+ * (socket.setTimeout costs a Timeout, a once() wrapper and two bound functions each).
+ */
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  const conn = this[kConn];
+  if (conn) conn.received(chunk);
+}
+
+function onSocketEnd(this: OwnedSocket): void {
+  this[kConn]?.close('peer_closed');
+}
+
+function onSocketClose(this: OwnedSocket): void {
+  this[kConn]?.finish('peer_closed');
+}
+
+function onSocketError(this: OwnedSocket, err: NodeJS.ErrnoException): void {
+  const conn = this[kConn];
+  if (conn) conn.failed(err);
+}
+
 class TcpConnection implements Connection {
-  readonly id = `t${++nextId}`;
-  readonly transport = 'tcp' as const;
-  readonly remote: string;
+  private readonly n = ++nextId;
   readonly remoteAddress: string;
+  private readonly remotePort: number;
   readonly openedAtMs = Date.now();
+  /** ms of the last bytes received; the idle sweep reads it */
   lastSeenMs = this.openedAtMs;
   closed = false;
   sink: ConnectionSink | undefined;
 
   constructor(
-    private readonly socket: net.Socket,
+    private readonly socket: OwnedSocket,
     private readonly listener: TcpListener,
   ) {
     this.remoteAddress = normalizeAddress(socket.remoteAddress);
-    this.remote = `${this.remoteAddress}:${socket.remotePort ?? 0}`;
+    this.remotePort = socket.remotePort ?? 0;
+  }
+
+  // Derived on use (logs, device binding) rather than stored per connection.
+  get id(): string {
+    return `t${this.n}`;
+  }
+
+  get transport(): 'tcp' {
+    return 'tcp';
+  }
+
+  get remote(): string {
+    return `${this.remoteAddress}:${this.remotePort}`;
+  }
+
+  received(chunk: Buffer): void {
+    const listener = this.listener;
+    listener.counters.bytesIn += chunk.length;
+    this.lastSeenMs = Date.now();
+    deliver(this, this.sink, chunk, listener.counters, listener.log);
+  }
+
+  failed(err: NodeJS.ErrnoException): void {
+    // ECONNRESET and friends are routine on cellular links: count, log at debug, close.
+    this.listener.counters.errors++;
+    this.listener.log.debug({ conn: this.id, err: err.code ?? String(err) }, 'socket error');
+    this.finish(`socket_error:${err.code ?? 'unknown'}`);
   }
 
   write(bytes: Buffer): boolean {
@@ -56,8 +111,9 @@ class TcpConnection implements Connection {
   close(reason: string): void {
     if (this.closed) return;
     // end() lets queued ACKs reach the device; destroy() follows if the peer never lets it drain.
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 2000).unref();
+    const socket = this.socket;
+    socket.end();
+    setTimeout(() => socket.destroy(), 2000).unref();
     this.finish(reason);
   }
 
@@ -71,7 +127,6 @@ class TcpConnection implements Connection {
     notifyClosed(this, sink, reason, this.listener.counters, this.listener.log);
   }
 }
-
 function normalizeAddress(address: string | undefined): string {
   if (!address) return 'unknown';
   return address.startsWith('::ffff:') ? address.slice(7) : address;
@@ -83,6 +138,7 @@ export class TcpListener {
   private server: net.Server | undefined;
   private readonly perIp = new Map<string, number>();
   private readonly live = new Set<TcpConnection>();
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly options: TcpListenerOptions,
@@ -108,6 +164,11 @@ export class TcpListener {
       });
     });
     server.on('error', (err) => this.log.warn({ err: String(err) }, 'tcp listener error'));
+    // A connection is closed between idleTimeoutSec and idleTimeoutSec + one period after its
+    // last bytes: a quarter of the timeout, at most 5 s.
+    const sweepMs = Math.max(50, Math.min((this.options.idleTimeoutSec * 1000) / 4, 5000));
+    this.sweepTimer = setInterval(() => this.sweep(), sweepMs);
+    this.sweepTimer.unref();
     const addr = server.address() as net.AddressInfo;
     return { host: addr.address, port: addr.port };
   }
@@ -116,6 +177,8 @@ export class TcpListener {
   async stop(reason = 'shutdown'): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const conn of [...this.live]) conn.close(reason);
@@ -136,14 +199,10 @@ export class TcpListener {
     this.log.info({ conn: conn.id, remote: conn.remote, reason }, 'connection closed');
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: OwnedSocket): void {
     const conn = new TcpConnection(socket, this);
-    socket.on('error', (err) => {
-      // ECONNRESET and friends are routine on cellular links: count, log at debug, close.
-      this.counters.errors++;
-      this.log.debug({ conn: conn.id, err: (err as NodeJS.ErrnoException).code ?? String(err) }, 'socket error');
-      conn.finish(`socket_error:${(err as NodeJS.ErrnoException).code ?? 'unknown'}`);
-    });
+    socket[kConn] = conn;
+    socket.on('error', onSocketError);
     if (this.live.size >= this.options.maxConnections) {
       bump(this.counters.rejected, 'max_connections');
       socket.destroy();
@@ -167,13 +226,14 @@ export class TcpListener {
       conn.close('handler_refused');
       return;
     }
-    socket.setTimeout(this.options.idleTimeoutSec * 1000, () => conn.close('idle_timeout'));
-    socket.on('data', (chunk: Buffer) => {
-      this.counters.bytesIn += chunk.length;
-      conn.lastSeenMs = Date.now();
-      deliver(conn, conn.sink, chunk, this.counters, this.log);
-    });
-    socket.on('end', () => conn.close('peer_closed'));
-    socket.on('close', () => conn.finish('peer_closed'));
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('close', onSocketClose);
+  }
+
+  /** Closes connections that received nothing for idleTimeoutSec (one pass over the live set). */
+  private sweep(): void {
+    const limit = Date.now() - this.options.idleTimeoutSec * 1000;
+    for (const conn of this.live) if (conn.lastSeenMs <= limit) conn.close('idle_timeout');
   }
 }

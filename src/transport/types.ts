@@ -20,7 +20,10 @@ export interface Connection {
   /** Closes the connection; `reason` is logged and counted. Idempotent. */
   close(reason: string): void;
   readonly closed: boolean;
-  /** UDP peers: ms of the last datagram (the carrier NAT mapping is only open for a short while) */
+  /**
+   * ms of the last bytes received: a TCP connection silent for idleTimeoutSec is closed; for a UDP
+   * peer it is the last datagram (the carrier NAT mapping is only open for a short while)
+   */
   readonly lastSeenMs: number;
 }
 

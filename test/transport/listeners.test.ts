@@ -94,6 +94,59 @@ describe('TcpListener', () => {
     await waitFor(() => handler.closeReasons.includes('idle_timeout'), 'idle close reason');
   });
 
+  it('a connection that keeps sending is not idle; a silent one beside it is', async () => {
+    const handler = new EchoHandler();
+    const listener = new TcpListener(tcpOptions({ idleTimeoutSec: 2 }), handler, silentLog);
+    const { port } = await listener.start();
+    cleanups.push(() => listener.stop());
+    const silent = await TestClient.connect(port);
+    const talker = await TestClient.connect(port);
+    cleanups.push(() => silent.destroy(), () => talker.destroy());
+    const ticker = setInterval(() => talker.send('.'), 200);
+    cleanups.push(() => clearInterval(ticker));
+    await silent.waitClosed();
+    assert.deepEqual(handler.closeReasons, ['idle_timeout']);
+    assert.equal(talker.closed, false);
+    assert.equal(listener.connectionCount, 1);
+    // Bytes the talker sent went on reaching the handler: the sweep did not get in their way.
+    const before = talker.received.length;
+    await talker.waitForBytes(before + 1);
+  });
+
+  it('ends connections through one funnel: peer end, peer reset, handler refusal', async () => {
+    let refuse = false;
+    const handler = new EchoHandler();
+    const refusing: ConnectionHandler = {
+      open: (conn) => {
+        if (refuse) throw new Error('no thanks');
+        return handler.open(conn);
+      },
+    };
+    const listener = new TcpListener(tcpOptions(), refusing, silentLog);
+    const { port } = await listener.start();
+    cleanups.push(() => listener.stop());
+    const ender = await TestClient.connect(port);
+    const resetter = await TestClient.connect(port);
+    const localPorts = [ender, resetter].map((c) => `127.0.0.1:${c.socket.localPort}`).sort();
+    await waitFor(() => handler.conns.length === 2, 'two connections');
+    ender.socket.end();
+    await waitFor(() => handler.closeReasons.length === 1, 'the ended connection closed');
+    resetter.socket.resetAndDestroy();
+    await waitFor(() => handler.closeReasons.length === 2, 'the reset connection closed');
+    refuse = true;
+    const refused = await TestClient.connect(port);
+    cleanups.push(() => refused.destroy());
+    await refused.waitClosed();
+    assert.equal(handler.closeReasons[0], 'peer_closed');
+    assert.match(handler.closeReasons[1] ?? '', /^(socket_error:ECONNRESET|peer_closed)$/);
+    await waitFor(() => listener.counters.closed['handler_refused'] === 1, 'refusal counted');
+    assert.equal(listener.connectionCount, 0);
+    assert.deepEqual(handler.conns.map((c) => c.transport), ['tcp', 'tcp']);
+    assert.ok(handler.conns.every((c) => /^t\d+$/.test(c.id)));
+    assert.deepEqual(handler.conns.map((c) => c.remote).sort(), localPorts);
+    assert.notEqual(handler.conns[0]?.id, handler.conns[1]?.id);
+  });
+
   it('closes a peer that does not read once the write backlog bound is exceeded', async () => {
     const handler = new EchoHandler();
     const listener = new TcpListener(tcpOptions({ writeBacklogBytes: 1024 }), handler, silentLog);
