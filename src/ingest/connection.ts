@@ -354,12 +354,18 @@ export class TrackerConnection implements ConnectionSink {
 }
 
 /** Ignition and relay transitions become events on `up/evt` (CONTRACT section 3). */
-function derivedEvents(record: NormalizedRecord, memory: DeviceMemory) {
-  const events: Array<{ v: 1; type: 'ignition_on' | 'ignition_off' | 'relay_changed'; deviceId: string | null; receivedAt: string; [k: string]: unknown }> = [];
-  if (record.ignition !== undefined && memory.ignition !== undefined && record.ignition !== memory.ignition) {
+type DerivedEvent = { v: 1; type: 'ignition_on' | 'ignition_off' | 'relay_changed'; deviceId: string | null; receivedAt: string; [k: string]: unknown };
+const NO_EVENTS: readonly DerivedEvent[] = [];
+
+function derivedEvents(record: NormalizedRecord, memory: DeviceMemory): readonly DerivedEvent[] {
+  const ignitionChanged = record.ignition !== undefined && memory.ignition !== undefined && record.ignition !== memory.ignition;
+  const relayChanged = record.relay !== undefined && memory.relay !== undefined && record.relay !== memory.relay;
+  if (!ignitionChanged && !relayChanged) return NO_EVENTS;
+  const events: DerivedEvent[] = [];
+  if (ignitionChanged) {
     events.push({ v: 1, type: record.ignition ? 'ignition_on' : 'ignition_off', deviceId: record.deviceId, receivedAt: record.receivedAt, fixTime: record.fixTime });
   }
-  if (record.relay !== undefined && memory.relay !== undefined && record.relay !== memory.relay) {
+  if (relayChanged) {
     events.push({ v: 1, type: 'relay_changed', deviceId: record.deviceId, receivedAt: record.receivedAt, relay: record.relay, previous: memory.relay });
   }
   return events;

@@ -286,7 +286,14 @@ export class Store {
   append(rows: readonly NewOutboxRow[]): OutboxRow[] {
     this.assertOpen();
     for (const r of rows) this.checkRoom(r);
-    const committed = this.db.transaction((batch: readonly NewOutboxRow[]) => this.insertRows(batch))(rows);
+    const before = this.memoryState();
+    let committed: OutboxRow[];
+    try {
+      committed = this.db.transaction((batch: readonly NewOutboxRow[]) => this.insertRows(batch))(rows);
+    } catch (err) {
+      this.restoreMemoryState(before);
+      throw err;
+    }
     this.commitCount++;
     // A synchronous=FULL commit syncs the whole WAL: every group committed before it is durable.
     this.markDurable(this.nextSeq - 1);
@@ -353,6 +360,7 @@ export class Store {
     const batch = this.pending;
     this.pending = [];
     let committed: OutboxRow[];
+    const before = this.memoryState();
     try {
       if (this.asyncSync) this.stmts.syncNormal.run();
       try {
@@ -362,7 +370,9 @@ export class Store {
       }
       this.commitCount++;
     } catch (err) {
-      // Nothing of this group is durable: every waiter learns it, none is acknowledged.
+      // Nothing of this group is durable: every waiter learns it, none is acknowledged. The seqs
+      // it took are handed out again: a hole would stall the cloud's contiguous acknowledgement.
+      this.restoreMemoryState(before);
       this.log.error({ err: String(err), rows: batch.length }, 'group commit failed');
       const failure = err instanceof StoreError ? err : new StoreError(`commit failed: ${String(err)}`, 'io');
       for (const p of batch) settle(p, failure, undefined, this.log);
@@ -460,6 +470,18 @@ export class Store {
     if (seq > this.durableSeq) this.durableSeq = seq;
   }
 
+  /** What insertRows changes in memory, so a rolled-back transaction can undo it. */
+  private memoryState() {
+    return { nextSeq: this.nextSeq, evt: this.backlogRows.evt, pos: this.backlogRows.pos, bytes: this.backlogBytes, protectedBytes: this.protectedBytes };
+  }
+
+  private restoreMemoryState(s: ReturnType<Store['memoryState']>): void {
+    this.nextSeq = s.nextSeq;
+    this.backlogRows = { evt: s.evt, pos: s.pos };
+    this.backlogBytes = s.bytes;
+    this.protectedBytes = s.protectedBytes;
+  }
+
   private insertRows(rows: readonly NewOutboxRow[]): OutboxRow[] {
     const out: OutboxRow[] = [];
     for (const r of rows) {
@@ -470,7 +492,12 @@ export class Store {
       this.backlogRows[r.lane]++;
       this.backlogBytes += bytes;
       if (r.protected) this.protectedBytes += bytes;
-      out.push({ ...r, seq, bytes });
+      // The store owns a row once it is queued: it becomes the committed row rather than a copy
+      // (unless the caller handed the same object in twice).
+      const row = ((r as Partial<OutboxRow>).seq === undefined ? r : { ...r }) as OutboxRow;
+      row.seq = seq;
+      row.bytes = bytes;
+      out.push(row);
     }
     this.stmts.setMeta.run('seq.last', String(this.nextSeq - 1));
     // Tracker records carry their frame; gateway events do not, and are not counted as records.

@@ -169,6 +169,22 @@ describe('Store', () => {
     await store.close();
   });
 
+  it('a failed group commit hands its seqs out again and leaves the backlog counters as they were', async () => {
+    const { store } = openStore(opts(newDir()));
+    assert.equal((await store.enqueue(pos(1))).seq, 1);
+    // A row the schema refuses (lane CHECK) fails its whole group, the good row with it.
+    const bad = { ...pos(2), lane: 'nope' } as unknown as NewOutboxRow;
+    const results = await Promise.allSettled([store.enqueue(pos(2)), store.enqueue(bad)]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    assert.equal((await store.enqueue(pos(3))).seq, 2, 'no hole in the seqs the cloud sees');
+    assert.equal(store.stats().backlog.rows, 2);
+    assert.throws(() => store.append([pos(4), bad]));
+    assert.equal(store.append([pos(5)])[0]?.seq, 3);
+    assert.equal(store.stats().backlog.rows, 3);
+    assert.equal(store.stats().backlog.bytes, store.readBatch({ lane: 'pos', afterSeq: 0, limit: 10, maxBytes: 1e9 }).reduce((n, r) => n + r.bytes, 0));
+    await store.close();
+  });
+
   it('close() commits what is pending', async () => {
     const dir = newDir();
     const a = openStore(opts(dir, { groupCommitMs: 10_000 })).store;
