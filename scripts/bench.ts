@@ -563,7 +563,7 @@ async function benchSink(): Promise<void> {
   const { openSinkDb } = await import('../src/sink/db.js');
   const { Sink } = await import('../src/sink/sink.js');
   const rows = quick ? 10_000 : 50_000;
-  const rounds = quick ? 1 : 2;
+  const rounds = quick ? 1 : 3;
   // Gateway records as the uplink sends them; the raw rows carry the very JSON the sink stores.
   const recs = Array.from({ length: rows }, (_, i) => ({ seq: i + 1, ...(JSON.parse(sampleRow(i).payload) as { deviceId: string; type: string; receivedAt: string }) }));
   const rawRows: RawRow[] = recs.map((r) => [r.seq, r.deviceId, r.type, r.receivedAt, JSON.stringify(r)]);

@@ -87,16 +87,17 @@ export class Sink {
     const text = (topic.endsWith('/z') ? gunzipSync(message) : message).toString('utf8');
     const env = JSON.parse(text) as { recs?: unknown };
     const all = Array.isArray(env.recs) ? (env.recs as SinkRecord[]) : [];
+    // Each record's text as received; without it (an envelope the scan does not vouch for) the
+    // database layer serializes the parsed records instead.
     const spans = recordSpans(text);
+    const texts: string[] | undefined = spans?.length === all.length * 2 ? [] : undefined;
     const recs: SinkRecord[] = [];
-    let texts: string[] | undefined = spans?.length === all.length * 2 ? [] : undefined;
     for (let i = 0; i < all.length; i++) {
       const r = all[i] as SinkRecord;
       if (r === null || typeof r !== 'object' || !Number.isInteger(r.seq)) continue;
       recs.push(r);
-      texts?.push(text.slice(spans?.[2 * i], spans?.[2 * i + 1]));
+      if (texts && spans) texts.push(text.slice(spans[2 * i], spans[2 * i + 1]));
     }
-    if (texts && texts.length !== recs.length) texts = undefined;
     await this.db.storeBatch(gw, recs, texts);
     this.stored += recs.length;
     this.dirty.set(gw, root);

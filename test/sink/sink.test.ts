@@ -80,6 +80,10 @@ for (const backend of backends) {
       await waitFor(() => gw.app.store.stats().backlog.rows === 0, 'outbox emptied by down/ack', 30_000);
       const db = await backend.open();
       assert.equal(await db.countTracker(gwId), result.summary.sent, 'every record the devices sent is stored once');
+      const report = await db.gapReport(gwId);
+      assert.deepEqual(report.missing, [], 'no hole in the seqs after the outage and the restart');
+      assert.equal(report.contiguous, await db.contiguous(gwId));
+      assert.ok(report.contiguous >= report.maxSeq && report.maxSeq > 0);
       await db.close();
       await sink.stop();
     });
