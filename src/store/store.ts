@@ -200,6 +200,8 @@ export class Store {
   private backlogBytes = 0;
   private protectedBytes = 0;
   private lastFullWarnMs = 0;
+  private lastSyncFailLogMs = Number.NEGATIVE_INFINITY;
+  private syncFailures = 0;
   private readonly stmts;
   private readonly floorPath: string;
   /** prepared once per filter shape (a handful of shapes exist) */
@@ -461,7 +463,14 @@ export class Store {
    * sends again), and the rows still go to the cloud once a later sync covers them.
    */
   private failSync(groups: readonly SyncGroup[], err: unknown): void {
-    this.log.error({ err: String(err), groups: groups.length }, 'WAL sync failed: those records are not acknowledged');
+    // One line per 10 s: a disk that has gone away fails every group, hundreds a second.
+    this.syncFailures += groups.length;
+    const nowMs = this.now();
+    if (nowMs - this.lastSyncFailLogMs >= 10_000) {
+      this.log.error({ err: String(err), groups: this.syncFailures }, 'WAL sync failed: those records are not acknowledged');
+      this.lastSyncFailLogMs = nowMs;
+      this.syncFailures = 0;
+    }
     const failure = new StoreError(`WAL sync failed: ${String(err)}`, 'io');
     for (const g of groups) for (const p of g.batch) settle(p, failure, undefined, this.log);
   }
