@@ -3,6 +3,8 @@
  * `tkgw`: the gateway's command line (CONTRACT section 1). Exit status 0 on success, 1 on a user
  * error (with a one-line reason), 2 on an internal failure.
  */
+// First: V8 memory settings must precede every other module's allocations.
+import './cli/v8-memory.js';
 import { Command, CommanderError } from 'commander';
 import { registerCheckConfigCommand } from './cli/check-config.js';
 import { registerCommandCommand } from './cli/command.js';
