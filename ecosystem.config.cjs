@@ -18,7 +18,8 @@ module.exports = {
       max_memory_restart: '300M',
       // Graceful stop: in-flight records are committed and ACKed before exit.
       kill_timeout: 30000,
-      env: { NODE_ENV: 'production' },
+      // The same environment as the systemd unit's Environment= lines (test/ops/ecosystem.test.ts).
+      env: { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' },
     },
   ],
 };

@@ -1,0 +1,36 @@
+/**
+ * Both supervisors start the gateway the same way: the pm2 file sets exactly the environment the
+ * systemd unit sets, and the bench reads the unit to start its gateway as production does.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { unitEnvironment } from '../../scripts/unit-env.js';
+import { wantsOptimizeForSize } from '../../src/cli/v8-memory.js';
+
+const UNIT = fileURLToPath(new URL('../../systemd/tk100b-gateway.service', import.meta.url));
+const require = createRequire(import.meta.url);
+const ecosystem = require('../../ecosystem.config.cjs') as { apps: Array<{ env?: Record<string, string>; args?: string }> };
+
+describe('production environment', () => {
+  it('the pm2 ecosystem file and the systemd unit set the same environment', () => {
+    const unit = unitEnvironment(readFileSync(UNIT, 'utf8'));
+    assert.equal(unit['MALLOC_ARENA_MAX'], '2');
+    assert.equal(ecosystem.apps.length, 1);
+    assert.deepEqual(ecosystem.apps[0]?.env, unit);
+  });
+
+  it('parses Environment= lines, quoted or several per line, ignoring comments', () => {
+    assert.deepEqual(unitEnvironment('[Service]\n# Environment=X=1\nEnvironment=A=1 "B=two words"\nEnvironment=C=3\nExecStart=/bin/true\n'), { A: '1', B: 'two words', C: '3' });
+  });
+
+  it('both supervisors run `start`, which turns on the V8 memory setting unless opted out', () => {
+    assert.match(readFileSync(UNIT, 'utf8'), /^ExecStart=\S+ \S+cli\.js start /m);
+    assert.match(ecosystem.apps[0]?.args ?? '', /^start /);
+    assert.equal(wantsOptimizeForSize(['node', 'cli.js', 'start'], {}), true);
+    assert.equal(wantsOptimizeForSize(['node', 'cli.js', 'start'], { TKGW_V8_OPTIMIZE_FOR_SIZE: '0' }), false);
+    assert.equal(wantsOptimizeForSize(['node', 'cli.js', 'decode'], {}), false);
+  });
+});
