@@ -68,8 +68,8 @@ const SEQ_BLOCK = 100_000;
 const PENDING_FACTOR = 10;
 /** once over quota, evict down to this share of it so eviction does not run on every commit */
 const EVICT_TARGET = 0.9;
-/** rows committed but awaiting their WAL sync beyond groupCommitMaxRows x this: sync inline */
-const UNSYNCED_FACTOR = 4;
+/** rows committed but awaiting their WAL sync beyond groupCommitMaxRows x this: sync inline (bounds the heap a slow disk can cost, like PENDING_FACTOR) */
+const UNSYNCED_FACTOR = 10;
 /** protected rows alone beyond quota x this: refuse unprotected rows (never drop alarms) */
 const HARD_LIMIT_FACTOR = 2;
 

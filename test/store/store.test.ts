@@ -315,14 +315,15 @@ describe('Store with synchronous=full: the WAL sync runs off the event loop', ()
     store.onCommit((rows) => announced.push(...rows.map((r) => r.seq)));
     const first = [store.enqueue(pos(0)), store.enqueue(pos(1))];
     await sync.waitHeld(1);
-    // The held sync never completes: only the inline sync past 2 x 4 waiting rows can release them.
-    const rows = await Promise.all([...first, ...Array.from({ length: 6 }, (_, i) => store.enqueue(pos(i + 2)))]);
-    assert.deepEqual(rows.map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
-    assert.deepEqual(readAll(store), [1, 2, 3, 4, 5, 6, 7, 8]);
+    // The held sync never completes: only the inline sync past 2 x 10 waiting rows can release them.
+    const rows = await Promise.all([...first, ...Array.from({ length: 18 }, (_, i) => store.enqueue(pos(i + 2)))]);
+    const all = Array.from({ length: 20 }, (_, i) => i + 1);
+    assert.deepEqual(rows.map((r) => r.seq), all);
+    assert.deepEqual(readAll(store), all);
     assert.equal(sync.held.length, 1, 'the slow sync is still in flight');
     sync.held[0]?.(null);
     await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(announced, [1, 2, 3, 4, 5, 6, 7, 8], 'each row announced once');
+    assert.deepEqual(announced, all, 'each row announced once');
     await store.close();
   });
 
