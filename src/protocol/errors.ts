@@ -9,12 +9,23 @@ export class DecodeError extends Error {
     /** byte offset in the frame where decoding failed, when known */
     readonly offset?: number,
   ) {
+    // A bad frame is expected input, not a bug: the message and offset say where it failed, and
+    // capturing a call stack for each one cost more than decoding a good frame (garbage floods,
+    // the fuzz). So no stack frames are captured.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(offset === undefined ? message : `${message} (at byte ${offset})`);
+    Error.stackTraceLimit = limit;
   }
 }
 
 export function isDecodeError(err: unknown): err is DecodeError {
   return err instanceof DecodeError;
+}
+
+/** What a session reports for an exception out of its codec: a DecodeError as is, anything else (a bug) wrapped. */
+export function asDecodeError(family: string, err: unknown): DecodeError {
+  return isDecodeError(err) ? err : new DecodeError(`${family}: ${String(err)}`);
 }
 
 /**
@@ -25,6 +36,6 @@ export function tryDecode<T>(family: string, decode: () => T): { ok: true; value
   try {
     return { ok: true, value: decode() };
   } catch (err) {
-    return { ok: false, error: isDecodeError(err) ? err : new DecodeError(`${family}: ${String(err)}`) };
+    return { ok: false, error: asDecodeError(family, err) };
   }
 }

@@ -15,6 +15,99 @@ export function knotsToKmh(knots: number): number {
   return round2(knots * KNOTS_TO_KMH);
 }
 
+/** The characters `String.prototype.trim` removes (ECMAScript WhiteSpace and LineTerminator). */
+export function isTrimSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** Index of the first character `trim` keeps (s.length when it keeps none). */
+export function trimStart(s: string, from = 0, to = s.length): number {
+  while (from < to && isTrimSpace(s.charCodeAt(from))) from++;
+  return from;
+}
+
+/** Index after the last character `trim` keeps (`from` when it keeps none). */
+export function trimEnd(s: string, from = 0, to = s.length): number {
+  while (to > from && isTrimSpace(s.charCodeAt(to - 1))) to--;
+  return to;
+}
+
+/** Exact powers of ten (every one up to 1e22 is a double), so digits / POW10[k] rounds like Number(text). */
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * `s[from..to)` read as `-?\d+(\.\d+)?` (no exponent, sign, blanks or bare dot), or NaN when it is
+ * not that. Equals `Number(text)`: with at most 15 digits the digits are an exact integer and one
+ * division by an exact power of ten rounds correctly, as Number does; longer texts go to Number.
+ */
+export function parseDecimal(s: string, from: number, to: number, allowMinus: boolean): number {
+  let i = from;
+  const negative = allowMinus && i < to && s.charCodeAt(i) === 0x2d;
+  if (negative) i++;
+  const intStart = i;
+  let digits = 0;
+  while (i < to) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) break;
+    digits = digits * 10 + (c - 0x30);
+    i++;
+  }
+  if (i === intStart) return NaN;
+  let decimals = 0;
+  if (i < to) {
+    if (s.charCodeAt(i) !== 0x2e) return NaN;
+    i++;
+    const fracStart = i;
+    while (i < to) {
+      const c = s.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) return NaN;
+      digits = digits * 10 + (c - 0x30);
+      i++;
+    }
+    decimals = i - fracStart;
+    if (decimals === 0) return NaN;
+  }
+  let value: number;
+  if (i - intStart - (decimals > 0 ? 1 : 0) <= 15) value = decimals === 0 ? digits : digits / (POW10[decimals] as number);
+  else value = Number(s.slice(intStart, to));
+  return negative ? -value : value;
+}
+
+/** `s[from..to)` is exactly `\d+` / `\d{n}`. */
+export function allDigits(s: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/** Two decimal digits at `at` as a number (caller checked they are digits). */
+export function digits2(s: string, at: number): number {
+  return (s.charCodeAt(at) - 0x30) * 10 + (s.charCodeAt(at + 1) - 0x30);
+}
+
+/** `^\d{6}(\.\d+)?$`: an HHMMSS time of day with optional fractional seconds. */
+export function isHhmmss(s: string): boolean {
+  if (s.length < 6 || !allDigits(s, 0, 6)) return false;
+  if (s.length === 6) return true;
+  return s.charCodeAt(6) === 0x2e && allDigits(s, 7, s.length);
+}
+
+/** `^\d{6}$` */
+export function isSixDigits(s: string): boolean {
+  return s.length === 6 && allDigits(s, 0, 6);
+}
+
+function isHemisphereLetter(h: string): boolean {
+  if (h.length !== 1) return false;
+  const c = h.charCodeAt(0) | 0x20;
+  return c === 0x6e || c === 0x73 || c === 0x65 || c === 0x77; // n s e w, either case
+}
+
 /**
  * Parses NMEA-style `[D]DDMM.MMMM` text into decimal degrees. Zero padding is not guaranteed in
  * H02 captures (`701.8915`, `954.9490`), so degrees are "the integer part without its last two
@@ -22,26 +115,30 @@ export function knotsToKmh(knots: number): number {
  * (last 4 digits are minute decimals) seen in H02 firmwares.
  */
 export function parseDegreesMinutes(text: string, hemisphere?: string): number {
-  const trimmed = text.trim();
-  if (trimmed === '') throw new DecodeError('empty coordinate');
+  const start = trimStart(text);
+  const end = trimEnd(text, start);
+  if (start === end) throw new DecodeError('empty coordinate');
   let degrees: number;
   let minutes: number;
+  const leadingMinus = text.charCodeAt(start) === 0x2d;
   // Hot path (every position of three families): only look for the rare dash form when a '-'
   // appears after the first character.
-  const dash = trimmed.indexOf('-', 1) > 0 ? /^-?(\d{1,3})-(\d{1,2}(?:\.\d+)?)$/.exec(trimmed) : null;
+  const dashAt = text.indexOf('-', start + 1);
+  const dash = dashAt > 0 && dashAt < end ? /^-?(\d{1,3})-(\d{1,2}(?:\.\d+)?)$/.exec(text.slice(start, end)) : null;
   if (dash) {
     degrees = Number(dash[1]);
     minutes = Number(dash[2]);
-  } else if (/^\d+(\.\d+)?$/.test(trimmed)) {
+  } else {
     // [D]DDMM.MMMM read as one number: degrees are what lies above the hundreds. Without a decimal
     // point the last 4 digits are minute decimals (`37573392` = 3757.3392).
-    const dot = trimmed.indexOf('.');
-    if (dot < 0 && trimmed.length < 5) throw new DecodeError(`bad coordinate "${text}"`);
-    const value = dot >= 0 ? Number(trimmed) : Number(trimmed) / 10_000;
+    const parsed = parseDecimal(text, start, end, false);
+    if (Number.isNaN(parsed)) throw new DecodeError(`bad coordinate "${text}"`);
+    const dotAt = text.indexOf('.', start);
+    const dot = dotAt >= 0 && dotAt < end;
+    if (!dot && end - start < 5) throw new DecodeError(`bad coordinate "${text}"`);
+    const value = dot ? parsed : parsed / 10_000;
     degrees = Math.floor(value / 100);
     minutes = value - degrees * 100;
-  } else {
-    throw new DecodeError(`bad coordinate "${text}"`);
   }
   if (!Number.isFinite(degrees) || !Number.isFinite(minutes) || minutes >= 60) {
     throw new DecodeError(`bad coordinate "${text}"`);
@@ -49,14 +146,16 @@ export function parseDegreesMinutes(text: string, hemisphere?: string): number {
   let value = degrees + minutes / 60;
   // The dash form carries its own sign (`-23-35.3408`) and usually a hemisphere letter too; the
   // letter wins so the sign is never applied twice.
-  const hasHemisphere = hemisphere !== undefined && /^[NSEWnsew]$/.test(hemisphere);
-  if (trimmed.startsWith('-') && !hasHemisphere) value = -value;
+  const hasHemisphere = hemisphere !== undefined && isHemisphereLetter(hemisphere);
+  if (leadingMinus && !hasHemisphere) value = -value;
   if (hemisphere === 'S' || hemisphere === 'W' || hemisphere === 's' || hemisphere === 'w') value = -value;
   return round6(value);
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+/** `00`..`99`: two-digit fields without a string conversion per field. */
+export const PAD2: readonly string[] = Array.from({ length: 100 }, (_, n) => (n < 10 ? `0${n}` : String(n)));
+const pad2 = (n: number) => PAD2[n] ?? (n < 10 ? `0${n}` : String(n));
 
 /**
  * Builds an ISO-8601 UTC string, validating ranges; two-digit years are 2000-based. Formatted by
@@ -75,15 +174,8 @@ export function utcIso(year: number, month: number, day: number, hour: number, m
 
 /** HHMMSS (optionally with .sss) and DDMMYY digits to ISO UTC. */
 export function isoFromHhmmssDdmmyy(hhmmss: string, ddmmyy: string): string {
-  if (!/^\d{6}(\.\d+)?$/.test(hhmmss) || !/^\d{6}$/.test(ddmmyy)) {
+  if (!isHhmmss(hhmmss) || !isSixDigits(ddmmyy)) {
     throw new DecodeError(`bad time "${hhmmss}" / date "${ddmmyy}"`);
   }
-  return utcIso(
-    Number(ddmmyy.slice(4, 6)),
-    Number(ddmmyy.slice(2, 4)),
-    Number(ddmmyy.slice(0, 2)),
-    Number(hhmmss.slice(0, 2)),
-    Number(hhmmss.slice(2, 4)),
-    Number(hhmmss.slice(4, 6)),
-  );
+  return utcIso(digits2(ddmmyy, 4), digits2(ddmmyy, 2), digits2(ddmmyy, 0), digits2(hhmmss, 0), digits2(hhmmss, 2), digits2(hhmmss, 4));
 }

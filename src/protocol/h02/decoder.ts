@@ -1,9 +1,8 @@
 /**
  * H02 / CanTrack codec, decode side (PROTOCOLS.md 3.1-3.3). Pure: frame in, message out.
  */
-import { ByteCursor } from '../cursor.js';
 import { DecodeError } from '../errors.js';
-import { isoFromHhmmssDdmmyy, knotsToKmh, parseDegreesMinutes, round6, utcIso } from '../geo.js';
+import { allDigits, digits2, PAD2, isHhmmss, isoFromHhmmssDdmmyy, isSixDigits, knotsToKmh, parseDecimal, parseDegreesMinutes, round6, trimEnd, trimStart, utcIso } from '../geo.js';
 import type { AlarmName, CellInfo, CommandReplyInfo, DecodedMessage } from '../types.js';
 import {
   BINARY_IMEI_FORM_SIZE,
@@ -37,7 +36,6 @@ export interface H02Text {
   fields: string[];
 }
 
-const HEX8 = /^[0-9A-Fa-f]{8}$/;
 const SIX_DIGITS = /^\d{6}$/;
 
 /** Splits `*XX,id,TYPE,f1,f2,...#` without the `*` and `#`. */
@@ -67,8 +65,18 @@ function base(msgType: string, deviceId: string | undefined, format: 'text' | 'b
 }
 
 function decodeText(frame: Buffer): DecodedMessage {
-  const { deviceId, type, fields } = splitText(frame);
+  const end = frame[frame.length - 1] === 0x23 ? frame.length - 1 : frame.length;
+  const parts = frame.toString('latin1', 1, end).split(',');
+  if (parts.length < 2) throw new DecodeError('H02: no device id field');
+  const rawId = parts[1] as string;
+  const idStart = trimStart(rawId);
+  const idEnd = trimEnd(rawId, idStart);
+  const deviceId = idStart === idEnd ? undefined : idStart === 0 && idEnd === rawId.length ? rawId : rawId.slice(idStart, idEnd);
+  const type = parts[2] ?? '';
   const m = base(type, deviceId, 'text');
+  // The position layouts index the split text directly; the rarer messages get their own array.
+  if (POSITION_TYPES.has(type)) return decodePositionFields(m, parts, 3);
+  const fields = parts.slice(3);
   switch (type) {
     case 'V0':
       m.type = 'login';
@@ -102,9 +110,35 @@ function decodeText(frame: Buffer): DecodedMessage {
     case 'VP1':
       return decodeVp1(m, fields);
     default:
-      if (POSITION_TYPES.has(type)) return decodePositionFields(m, fields, 0);
       return m;
   }
+}
+
+/** Whether `s` is blank once trimmed. */
+function isBlank(s: string): boolean {
+  return trimStart(s) === s.length;
+}
+
+/** `^0+(\.0+)?$` once trimmed: the zero coordinates of a no-fix report. */
+function isZeroText(s: string): boolean {
+  const a = trimStart(s);
+  const b = trimEnd(s, a);
+  let i = a;
+  while (i < b && s.charCodeAt(i) === 0x30) i++;
+  if (i === a) return false;
+  if (i === b) return true;
+  if (s.charCodeAt(i) !== 0x2e) return false;
+  const fraction = ++i;
+  while (i < b && s.charCodeAt(i) === 0x30) i++;
+  return i === b && i > fraction;
+}
+
+/** `^[NS]$` (either case) once trimmed. */
+function isNsLetter(s: string): boolean {
+  const a = trimStart(s);
+  if (trimEnd(s, a) - a !== 1) return false;
+  const c = s.charCodeAt(a) | 0x20;
+  return c === 0x6e || c === 0x73;
 }
 
 /**
@@ -113,13 +147,12 @@ function decodeText(frame: Buffer): DecodedMessage {
  */
 function decodePositionFields(m: DecodedMessage, f: string[], at: number): DecodedMessage {
   const time = f[at] ?? '';
-  const validity = (f[at + 1] ?? '').trim();
+  const validity = f[at + 1] ?? '';
   const latText = f[at + 2] ?? '';
   const lonText = f[at + 4] ?? '';
   // Empty coordinates, or zeros with `0` for hemispheres (`V1,000000,V,0.0000,0,0.0000,0,...`),
   // are a no-fix report.
-  const zeroFix = /^0+(\.0+)?$/.test(latText.trim()) && /^0+(\.0+)?$/.test(lonText.trim()) && !/^[NS]$/i.test((f[at + 3] ?? '').trim());
-  if (latText.trim() === '' || lonText.trim() === '' || zeroFix) {
+  if (isBlank(latText) || isBlank(lonText) || (isZeroText(latText) && isZeroText(lonText) && !isNsLetter(f[at + 3] ?? ''))) {
     // A no-fix report: status and cell only. Not a position (Traccar emits nothing for it).
     m.type = 'other';
     m.emitsRecord = false;
@@ -128,7 +161,9 @@ function decodePositionFields(m: DecodedMessage, f: string[], at: number): Decod
   }
   m.type = 'position';
   m.emitsRecord = true;
-  m.valid = validity !== 'V' && validity !== '';
+  const va = trimStart(validity);
+  const vb = trimEnd(validity, va);
+  m.valid = vb > va && !(vb - va === 1 && validity.charCodeAt(va) === 0x56);
   m.lat = parseDegreesMinutes(latText, hemisphere(f[at + 3], 'NS', 'latitude'));
   m.lon = parseDegreesMinutes(lonText, hemisphere(f[at + 5], 'EW', 'longitude'));
   if (Math.abs(m.lat) > 90 || Math.abs(m.lon) > 180) throw new DecodeError(`${m.msgType}: coordinates out of range`);
@@ -138,10 +173,12 @@ function decodePositionFields(m: DecodedMessage, f: string[], at: number): Decod
   if (course !== undefined) m.course = course;
   // Some firmwares insert a battery field before the date (`...,047,4,080918,...`).
   let dateAt = at + 8;
-  if (!SIX_DIGITS.test(f[dateAt] ?? '') && SIX_DIGITS.test(f[dateAt + 1] ?? '')) dateAt++;
+  if (!isSixDigits(f[dateAt] ?? '') && isSixDigits(f[dateAt + 1] ?? '')) dateAt++;
   const date = f[dateAt] ?? '';
-  if (SIX_DIGITS.test(date) && /^\d{6}(\.\d+)?$/.test(time)) m.fixTime = isoFromHhmmssDdmmyy(time, date);
-  else if (date !== '' && !SIX_DIGITS.test(date)) throw new DecodeError(`${m.msgType}: bad date "${date}"`);
+  const sixDigitDate = isSixDigits(date);
+  if (sixDigitDate && isHhmmss(time)) {
+    m.fixTime = utcIso(digits2(date, 4), digits2(date, 2), digits2(date, 0), digits2(time, 0), digits2(time, 2), digits2(time, 4));
+  } else if (date !== '' && !sixDigitDate) throw new DecodeError(`${m.msgType}: bad date "${date}"`);
   const statusAt = findStatus(f, dateAt + 1);
   applyStatus(m, statusAt);
   if (statusAt !== undefined) decodeCellExtras(m, f, statusAt.index + 1);
@@ -157,12 +194,44 @@ interface StatusField {
 /** The status word right after the date, or (V19 puts IP and ICCID first) the last 8-hex field. */
 function findStatus(f: string[], from: number): StatusField | undefined {
   const direct = f[from];
-  if (direct !== undefined && HEX8.test(direct)) return { index: from, value: parseInt(direct, 16) >>> 0, hex: direct.toUpperCase() };
+  if (direct !== undefined && isHex8(direct)) return statusField(from, direct);
   for (let i = f.length - 1; i > from; i--) {
     const v = f[i] as string;
-    if (HEX8.test(v)) return { index: i, value: parseInt(v, 16) >>> 0, hex: v.toUpperCase() };
+    if (isHex8(v)) return statusField(i, v);
   }
   return undefined;
+}
+
+function statusField(index: number, hex: string): StatusField {
+  let upper = hex;
+  for (let i = 0; i < hex.length; i++) {
+    if (hex.charCodeAt(i) >= 0x61) {
+      upper = hex.toUpperCase();
+      break;
+    }
+  }
+  return { index, value: hexValue(hex, 0, hex.length, 8), hex: upper };
+}
+
+/** `^[0-9A-Fa-f]{8}$` */
+function isHex8(s: string): boolean {
+  return s.length === 8 && hexValue(s, 0, 8, 8) >= 0;
+}
+
+/** `s[from..to)` as 1 to `maxDigits` hex digits, or -1 (`^[0-9A-Fa-f]{1,n}$`). */
+function hexValue(s: string, from: number, to: number, maxDigits: number): number {
+  if (to <= from || to - from > maxDigits) return -1;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    let d: number;
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+    else if (c >= 0x41 && c <= 0x46) d = c - 0x37;
+    else if (c >= 0x61 && c <= 0x66) d = c - 0x57;
+    else return -1;
+    v = v * 16 + d;
+  }
+  return v;
 }
 
 function bitSet(word: number, bit: number): boolean {
@@ -187,24 +256,50 @@ function applyStatus(m: DecodedMessage, status: StatusField | undefined): void {
   m.alarms = statusAlarms(status.value);
 }
 
+/** MCC (3 digits), MNC (1-3 digits), LAC and CID (1-8 hex digits each), each may be padded. */
 function decodeCellExtras(m: DecodedMessage, f: string[], at: number): void {
-  const [mcc, mnc, lac, cid] = [f[at], f[at + 1], f[at + 2], f[at + 3]].map((s) => s?.trim());
-  if (!mcc || !mnc || !lac || !cid) return;
-  if (!/^\d{3}$/.test(mcc) || !/^\d{1,3}$/.test(mnc) || !/^[0-9a-fA-F]{1,8}$/.test(lac) || !/^[0-9a-fA-F]{1,8}$/.test(cid)) return;
-  m.cell = { mcc: Number(mcc), mnc: Number(mnc), lac: parseInt(lac, 16), cid: parseInt(cid, 16) };
+  if (at + 3 >= f.length) return;
+  const mcc = f[at] as string;
+  const mnc = f[at + 1] as string;
+  const lac = f[at + 2] as string;
+  const cid = f[at + 3] as string;
+  const mccA = trimStart(mcc);
+  const mccB = trimEnd(mcc, mccA);
+  const mncA = trimStart(mnc);
+  const mncB = trimEnd(mnc, mncA);
+  if (mccB - mccA !== 3 || !allDigits(mcc, mccA, mccB) || mncB - mncA > 3 || !allDigits(mnc, mncA, mncB)) return;
+  const lacValue = hexValue(lac, trimStart(lac), trimEnd(lac), 8);
+  const cidValue = hexValue(cid, trimStart(cid), trimEnd(cid), 8);
+  if (lacValue < 0 || cidValue < 0) return;
+  m.cell = { mcc: parseDecimal(mcc, mccA, mccB, false), mnc: parseDecimal(mnc, mncA, mncB, false), lac: lacValue, cid: cidValue };
 }
 
+/** The trimmed hemisphere letter in upper case, or a DecodeError. */
 function hemisphere(value: string | undefined, allowed: 'NS' | 'EW', what: string): string {
-  const v = (value ?? '').trim().toUpperCase();
-  if (v.length !== 1 || !allowed.includes(v)) throw new DecodeError(`bad ${what} hemisphere "${value ?? ''}"`);
-  return v;
+  const v = value ?? '';
+  const a = trimStart(v);
+  if (trimEnd(v, a) - a === 1) {
+    const c = v.charCodeAt(a) | 0x20;
+    if (allowed === 'NS') {
+      if (c === 0x6e) return 'N';
+      if (c === 0x73) return 'S';
+    } else {
+      if (c === 0x65) return 'E';
+      if (c === 0x77) return 'W';
+    }
+  }
+  throw new DecodeError(`bad ${what} hemisphere "${v}"`);
 }
 
+/** A trimmed `-?\d+(\.\d+)?` field; undefined when blank. */
 function parseNumber(value: string | undefined, what: string, msgType: string): number | undefined {
-  const v = (value ?? '').trim();
-  if (v === '') return undefined;
-  if (!/^-?\d+(\.\d+)?$/.test(v)) throw new DecodeError(`${msgType}: bad ${what} "${value}"`);
-  return Number(v);
+  const v = value ?? '';
+  const a = trimStart(v);
+  const b = trimEnd(v, a);
+  if (a === b) return undefined;
+  const n = parseDecimal(v, a, b, true);
+  if (Number.isNaN(n)) throw new DecodeError(`${msgType}: bad ${what} "${value}"`);
+  return n;
 }
 
 /**
@@ -219,7 +314,7 @@ function decodeCommandReply(m: DecodedMessage, f: string[]): DecodedMessage {
   const reply: CommandReplyInfo = { command };
   let positionAt = -1;
   for (let i = 2; i + 5 < f.length; i++) {
-    if (SIX_DIGITS.test(f[i] ?? '') && /^[AVB0-9]?$/.test((f[i + 1] ?? '').trim()) && /^[NSns]$/.test((f[i + 3] ?? '').trim())) {
+    if (isSixDigits(f[i] ?? '') && /^[AVB0-9]?$/.test((f[i + 1] ?? '').trim()) && /^[NSns]$/.test((f[i + 3] ?? '').trim())) {
       positionAt = i;
       break;
     }
@@ -231,7 +326,7 @@ function decodeCommandReply(m: DecodedMessage, f: string[]): DecodedMessage {
     m.type = 'command_reply';
     m.emitsRecord = true;
   } else {
-    const timeAt = f.findIndex((v, i) => i > 0 && SIX_DIGITS.test(v));
+    const timeAt = f.findIndex((v, i) => i > 0 && isSixDigits(v));
     if (timeAt > 0) {
       reply.commandTime = f[timeAt];
       reply.echoFields = [...f.slice(1, timeAt), ...f.slice(timeAt + 1)];
@@ -320,51 +415,69 @@ function decodeVp1(m: DecodedMessage, f: string[]): DecodedMessage {
   return m;
 }
 
+/**
+ * Binary position (3.2). Fields are read in wire order with the same bounds and BCD checks (and
+ * offsets in the errors) as a ByteCursor walk, without a cursor or a digit string per field.
+ */
 function decodeBinary(frame: Buffer): DecodedMessage {
   const imeiForm = frame.length === BINARY_IMEI_FORM_SIZE;
-  const c = new ByteCursor(frame, 1);
-  const idDigits = c.bcd(imeiForm ? BIN_IMEI_ID_BYTES : BIN_ID_BYTES, 'device id');
+  const idBytes = imeiForm ? BIN_IMEI_ID_BYTES : BIN_ID_BYTES;
+  need(frame, 1, idBytes, 'device id');
+  let idDigits = '';
+  for (let i = 1; i <= idBytes; i++) {
+    const byte = frame[i] as number;
+    if (byte >> 4 > 9 || (byte & 0x0f) > 9) throw new DecodeError('invalid BCD digit in device id', 1);
+    idDigits += PAD2[(byte >> 4) * 10 + (byte & 0x0f)] as string;
+  }
   const deviceId = imeiForm ? idDigits.slice(0, 15) : idDigits;
   const m = base('binary', deviceId, 'binary');
-  const idEnd = c.offset;
-  const at = (rel: number) => new ByteCursor(frame, idEnd + rel);
+  const idEnd = 1 + idBytes;
 
-  const t = at(BIN_TIME);
-  const hh = t.bcdByte('hour');
-  const mi = t.bcdByte('minute');
-  const ss = t.bcdByte('second');
-  const d = at(BIN_DATE);
-  const day = d.bcdByte('day');
-  const month = d.bcdByte('month');
-  const year = d.bcdByte('year');
+  const hh = bcdByteAt(frame, idEnd + BIN_TIME, 'hour');
+  const mi = bcdByteAt(frame, idEnd + BIN_TIME + 1, 'minute');
+  const ss = bcdByteAt(frame, idEnd + BIN_TIME + 2, 'second');
+  const day = bcdByteAt(frame, idEnd + BIN_DATE, 'day');
+  const month = bcdByteAt(frame, idEnd + BIN_DATE + 1, 'month');
+  const year = bcdByteAt(frame, idEnd + BIN_DATE + 2, 'year');
 
-  const lat = at(BIN_LAT).bcd(4, 'latitude'); // DD MM mmmm
-  const battery = at(BIN_BATTERY).u8('battery');
-  const lonCursor = at(BIN_LON);
-  const lonDigits = lonCursor.bcd(4, 'longitude');
-  const lonLast = lonCursor.u8('longitude flags');
-  if (lonLast >> 4 > 9) throw new DecodeError('invalid BCD digit in longitude', idEnd + BIN_LON + 4);
-  const lonText = lonDigits + String(lonLast >> 4); // DDD MM mmmm
+  // DD MM mmmm
+  const latAt = idEnd + BIN_LAT;
+  need(frame, latAt, 4, 'latitude');
+  const latDegrees = bcdPair(frame, latAt, latAt, 'latitude');
+  const latMinutes = bcdPair(frame, latAt + 1, latAt, 'latitude') * 10_000 + bcdPair(frame, latAt + 2, latAt, 'latitude') * 100 + bcdPair(frame, latAt + 3, latAt, 'latitude');
+  const batteryAt = idEnd + BIN_BATTERY;
+  need(frame, batteryAt, 1, 'battery');
+  const battery = frame[batteryAt] as number;
+  // DDD MM mmmm: 4 BCD bytes, then the last digit in the high nibble of the flags byte
+  const lonAt = idEnd + BIN_LON;
+  need(frame, lonAt, 4, 'longitude');
+  const lon0 = bcdPair(frame, lonAt, lonAt, 'longitude');
+  const lon1 = bcdPair(frame, lonAt + 1, lonAt, 'longitude');
+  const lon2 = bcdPair(frame, lonAt + 2, lonAt, 'longitude');
+  const lon3 = bcdPair(frame, lonAt + 3, lonAt, 'longitude');
+  need(frame, lonAt + 4, 1, 'longitude flags');
+  const lonLast = frame[lonAt + 4] as number;
+  if (lonLast >> 4 > 9) throw new DecodeError('invalid BCD digit in longitude', lonAt + 4);
+  const lonDegrees = lon0 * 10 + ((lon1 / 10) | 0);
+  const lonMinutes = (lon1 % 10) * 100_000 + lon2 * 1000 + lon3 * 10 + (lonLast >> 4);
   const flags = lonLast & 0x0f;
 
-  const sc = at(BIN_SPEED_COURSE).bytes(3, 'speed/course');
-  const nib = (i: number) => {
-    const byte = sc[i >> 1] as number;
-    const v = i % 2 === 0 ? byte >> 4 : byte & 0x0f;
-    if (v > 9) throw new DecodeError('invalid BCD digit in speed/course', idEnd + BIN_SPEED_COURSE + (i >> 1));
-    return v;
-  };
-  const knots = nib(0) * 100 + nib(1) * 10 + nib(2);
-  const course = nib(3) * 100 + nib(4) * 10 + nib(5);
-  const status = at(BIN_STATUS).u32('status');
+  const scAt = idEnd + BIN_SPEED_COURSE;
+  need(frame, scAt, 3, 'speed/course');
+  const knots = nibble(frame, scAt, 0) * 100 + nibble(frame, scAt, 1) * 10 + nibble(frame, scAt, 2);
+  const course = nibble(frame, scAt, 3) * 100 + nibble(frame, scAt, 4) * 10 + nibble(frame, scAt, 5);
+  const statusAt = idEnd + BIN_STATUS;
+  need(frame, statusAt, 4, 'status');
+  const status = frame.readUInt32BE(statusAt);
 
   m.type = 'position';
   m.emitsRecord = true;
   m.fixTime = utcIso(year, month, day, hh, mi, ss);
   m.valid = (flags & FLAG_VALID) !== 0;
-  const latValue = Number(lat.slice(0, 2)) + Number(`${lat.slice(2, 4)}.${lat.slice(4)}`) / 60;
-  const lonValue = Number(lonText.slice(0, 3)) + Number(`${lonText.slice(3, 5)}.${lonText.slice(5)}`) / 60;
-  if (latValue > 90 || lonValue > 180) throw new DecodeError('binary: coordinates out of range', idEnd + BIN_LAT);
+  // MM.mmmm as 6 digits / 1e4 is the double Number("MM.mmmm") gives (both exact, one rounding).
+  const latValue = latDegrees + latMinutes / 10_000 / 60;
+  const lonValue = lonDegrees + lonMinutes / 10_000 / 60;
+  if (latValue > 90 || lonValue > 180) throw new DecodeError('binary: coordinates out of range', latAt);
   m.lat = round6((flags & FLAG_NORTH) !== 0 ? latValue : -latValue);
   m.lon = round6((flags & FLAG_EAST) !== 0 ? lonValue : -lonValue);
   m.speedKmh = knotsToKmh(knots);
@@ -372,6 +485,33 @@ function decodeBinary(frame: Buffer): DecodedMessage {
   // Battery byte: 1..6 steps, <= 100 percent, 0xF1..0xF6 steps (3.2); only percent maps to batteryLevel.
   if (battery > 6 && battery <= 100) m.batteryLevel = battery;
   else if (battery > 0) m.attributes = { batteryStep: battery >= 0xf1 ? battery - 0xf0 : battery };
-  applyStatus(m, { index: 0, value: status >>> 0, hex: status.toString(16).toUpperCase().padStart(8, '0') });
+  applyStatus(m, { index: 0, value: status, hex: status.toString(16).toUpperCase().padStart(8, '0') });
   return m;
+}
+
+/** The bounds check of a cursor read of `n` bytes at `at`. */
+function need(frame: Buffer, at: number, n: number, what: string): void {
+  if (at + n > frame.length) throw new DecodeError(`truncated: need ${n} byte(s) for ${what}, have ${frame.length - at}`, at);
+}
+
+function bcdByteAt(frame: Buffer, at: number, what: string): number {
+  need(frame, at, 1, what);
+  return bcdPair(frame, at, at, what);
+}
+
+/** One BCD byte as 0..99; a bad digit is reported at the start of its field (`fieldAt`). */
+function bcdPair(frame: Buffer, at: number, fieldAt: number, what: string): number {
+  const byte = frame[at] as number;
+  const hi = byte >> 4;
+  const lo = byte & 0x0f;
+  if (hi > 9 || lo > 9) throw new DecodeError(`invalid BCD digit in ${what}`, fieldAt);
+  return hi * 10 + lo;
+}
+
+/** BCD digit `i` (high nibble first) of the 3-byte speed/course field. */
+function nibble(frame: Buffer, at: number, i: number): number {
+  const byte = frame[at + (i >> 1)] as number;
+  const v = i % 2 === 0 ? byte >> 4 : byte & 0x0f;
+  if (v > 9) throw new DecodeError('invalid BCD digit in speed/course', at + (i >> 1));
+  return v;
 }

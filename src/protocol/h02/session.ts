@@ -1,4 +1,4 @@
-import { tryDecode } from '../errors.js';
+import { asDecodeError } from '../errors.js';
 import type { EncodedCommand, ProtocolSession, RelayAction, RelayCommandContext, SessionOptions, SessionResult } from '../types.js';
 import { TEXT_START } from './constants.js';
 import { decodeH02 } from './decoder.js';
@@ -13,6 +13,8 @@ export class H02Session implements ProtocolSession {
   readonly family = 'h02' as const;
   private id: string | undefined;
   private maker = 'HQ';
+  /** bytes 1-2 of the text frame `maker` was read from, so it is decoded again only when they change */
+  private makerBytes = -1;
 
   constructor(private readonly options: SessionOptions = {}) {}
 
@@ -21,11 +23,20 @@ export class H02Session implements ProtocolSession {
   }
 
   handleFrame(frame: Buffer, receivedAt: Date): SessionResult {
-    const decoded = tryDecode('H02', () => decodeH02(frame, receivedAt));
-    if (!decoded.ok) return { messages: [], error: decoded.error };
-    const message = decoded.value;
+    let message;
+    try {
+      message = decodeH02(frame, receivedAt);
+    } catch (err) {
+      return { messages: [], error: asDecodeError('H02', err) };
+    }
     // Answer in the device's own maker (`HQ`, `TH`, `hq`): bytes 1-2 of a text frame.
-    if (frame[0] === TEXT_START) this.maker = frame.toString('latin1', 1, 3);
+    if (frame[0] === TEXT_START) {
+      const bytes = frame.length >= 3 ? ((frame[1] as number) << 8) | (frame[2] as number) : -1;
+      if (bytes < 0 || bytes !== this.makerBytes) {
+        this.maker = frame.toString('latin1', 1, 3);
+        this.makerBytes = bytes;
+      }
+    }
     if (message.deviceId !== undefined && this.id === undefined) this.id = message.deviceId;
     const id = message.deviceId ?? this.id;
     let ack: Buffer | undefined;
