@@ -23,33 +23,35 @@ export class Gps103Framer extends BufferedFramer {
 
   protected drain(): FramerOutput[] {
     const out: FramerOutput[] = [];
-    while (this.buf.length > 0) {
-      const buf = this.buf;
-      let skip = 0;
-      while (skip < buf.length && isTerminator(buf[skip])) skip++;
-      if (skip > 0) {
-        this.buf = buf.subarray(skip);
+    const buf = this.buf;
+    const max = this.limits.maxFrameBytes;
+    // `pos` walks the pending bytes; `buf` is cut once at the end rather than once per record.
+    let pos = 0;
+    while (pos < buf.length) {
+      if (TERMINATOR[buf[pos] as number] === 1) {
+        pos++;
         continue;
       }
       let end = -1;
-      const limit = Math.min(buf.length, this.limits.maxFrameBytes + 1);
-      for (let i = 0; i < limit; i++) {
-        if (isTerminator(buf[i])) {
+      const limit = Math.min(buf.length, pos + max + 1);
+      for (let i = pos; i < limit; i++) {
+        if (TERMINATOR[buf[i] as number] === 1) {
           end = i;
           break;
         }
       }
       if (end < 0) {
-        if (buf.length > this.limits.maxFrameBytes) {
-          out.push({ kind: 'junk', bytes: buf.subarray(0, this.limits.maxFrameBytes), reason: `record longer than ${this.limits.maxFrameBytes} bytes` });
-          this.buf = buf.subarray(this.limits.maxFrameBytes);
+        if (buf.length - pos > max) {
+          out.push({ kind: 'junk', bytes: buf.subarray(pos, pos + max), reason: `record longer than ${max} bytes` });
+          pos += max;
           continue;
         }
         break;
       }
-      emitRecord(buf.subarray(0, end), out);
-      this.buf = buf.subarray(end + 1);
+      emitRecord(buf.subarray(pos, end), out);
+      pos = end + 1;
     }
+    if (pos > 0) this.buf = buf.subarray(pos);
     return out;
   }
 }
@@ -70,16 +72,19 @@ function emitRecord(record: Buffer, out: FramerOutput[]): void {
   out.push({ kind: 'frame', frame: record.subarray(at) });
 }
 
-function isTerminator(b: number | undefined): boolean {
-  return b === SEMI || b === LF || b === CR || b === STAR;
+const TERMINATOR = new Uint8Array(256);
+for (const b of [SEMI, LF, CR, STAR]) TERMINATOR[b] = 1;
+
+/** `b` starts with the ASCII `prefix`. */
+function startsWith(b: Buffer, prefix: string): boolean {
+  if (b.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix.charCodeAt(i)) return false;
+  return true;
 }
 
-const IMEI_PREFIX = Buffer.from('imei:');
-const LOGIN_PREFIX = Buffer.from('##,imei:');
-
 function looksLikeRecord(b: Buffer): boolean {
-  if (b.length >= 5 && b.compare(IMEI_PREFIX, 0, 5, 0, 5) === 0) return true;
-  if (b.length >= 8 && b.compare(LOGIN_PREFIX, 0, 8, 0, 8) === 0) return true;
+  if (startsWith(b, 'imei:')) return true;
+  if (startsWith(b, '##,imei:')) return true;
   if (b.length < 15) return false;
   for (let i = 0; i < 15; i++) {
     const c = b[i] as number;

@@ -1,4 +1,4 @@
-import { tryDecode } from '../errors.js';
+import { asDecodeError } from '../errors.js';
 import type { EncodedCommand, ProtocolSession, RelayAction, SessionResult } from '../types.js';
 import { decodeGps103 } from './decoder.js';
 
@@ -19,9 +19,13 @@ export class Gps103Session implements ProtocolSession {
   }
 
   handleFrame(frame: Buffer, receivedAt: Date): SessionResult {
-    const decoded = tryDecode('GPS103', () => decodeGps103(frame, receivedAt));
-    if (!decoded.ok) return { messages: [], error: decoded.error };
-    const { message, kind, heartbeatPrefix } = decoded.value;
+    let decoded;
+    try {
+      decoded = decodeGps103(frame, receivedAt);
+    } catch (err) {
+      return { messages: [], error: asDecodeError('GPS103', err) };
+    }
+    const { message, kind, heartbeatPrefix } = decoded;
     if (this.id === undefined) this.id = message.deviceId;
     let ack: Buffer | undefined;
     if (kind === 'login') ack = LOAD;
