@@ -73,6 +73,9 @@ const UNSYNCED_FACTOR = 10;
 /** protected rows alone beyond quota x this: refuse unprotected rows (never drop alarms) */
 const HARD_LIMIT_FACTOR = 2;
 
+/** every outbox column but the frame, for readers that do not send it */
+const NO_RAW_COLUMNS = 'seq, lane, type, device_id, protected, received_at, payload, NULL AS raw, bytes';
+
 const silentLog: StoreLogger = { info() {}, warn() {}, error() {} };
 
 export function openStore(options: StoreOptions): OpenResult {
@@ -229,8 +232,13 @@ export class Store {
         evt: db.prepare("SELECT * FROM outbox WHERE lane = 'evt' AND seq > ? AND seq < ? ORDER BY seq LIMIT ?"),
         pos: db.prepare("SELECT * FROM outbox WHERE lane = 'pos' AND seq > ? AND seq < ? ORDER BY seq LIMIT ?"),
       },
+      readLaneNoRaw: {
+        evt: db.prepare(`SELECT ${NO_RAW_COLUMNS} FROM outbox WHERE lane = 'evt' AND seq > ? AND seq < ? ORDER BY seq LIMIT ?`),
+        pos: db.prepare(`SELECT ${NO_RAW_COLUMNS} FROM outbox WHERE lane = 'pos' AND seq > ? AND seq < ? ORDER BY seq LIMIT ?`),
+      },
       deleteSeq: db.prepare('DELETE FROM outbox WHERE seq = ? RETURNING lane, protected, bytes'),
       deleteUpTo: db.prepare('DELETE FROM outbox WHERE seq <= ? RETURNING lane, protected, bytes'),
+      deleteSeqRange: db.prepare('DELETE FROM outbox WHERE seq >= ? AND seq <= ? RETURNING lane, protected, bytes'),
       evictCandidates: db.prepare("SELECT seq, bytes FROM outbox WHERE lane = 'pos' AND protected = 0 ORDER BY seq LIMIT ?"),
       deleteRange: db.prepare("DELETE FROM outbox WHERE lane = 'pos' AND protected = 0 AND seq >= ? AND seq <= ?"),
       // Seqs are issued in arrival order, so the lowest seq is the oldest row: an index lookup,
@@ -609,10 +617,11 @@ export class Store {
     ]);
   }
 
-  readBatch(q: { lane: Lane; afterSeq: number; beforeSeq?: number; limit: number; maxBytes: number }): OutboxRow[] {
+  readBatch(q: { lane: Lane; afterSeq: number; beforeSeq?: number; limit: number; maxBytes: number; withRaw?: boolean }): OutboxRow[] {
     this.assertOpen();
     const before = Math.min(q.beforeSeq ?? Number.MAX_SAFE_INTEGER, this.durableSeq + 1);
-    const rows = this.stmts.readLane[q.lane].all(q.afterSeq, before, q.limit) as OutboxDbRow[];
+    const stmt = q.withRaw === false ? this.stmts.readLaneNoRaw[q.lane] : this.stmts.readLane[q.lane];
+    const rows = stmt.all(q.afterSeq, before, q.limit) as OutboxDbRow[];
     const out: OutboxRow[] = [];
     let bytes = 0;
     for (const r of rows) {
@@ -625,17 +634,22 @@ export class Store {
 
   deleteSeqs(seqs: readonly number[]): number {
     this.assertOpen();
-    return this.db.transaction((list: readonly number[]) => {
+    // A batch is a run of consecutive seqs but for the other lane's rows between them: one
+    // range DELETE per run instead of one statement per row (500 per PUBACK at full drain).
+    const sorted = [...seqs].sort((a, b) => a - b);
+    return this.db.transaction(() => {
       let n = 0;
-      for (const seq of list) {
-        const r = this.stmts.deleteSeq.get(seq) as { lane: Lane; protected: number; bytes: number } | undefined;
-        if (r) {
-          n++;
-          this.forget(r);
-        }
+      for (let i = 0; i < sorted.length; ) {
+        const from = sorted[i] as number;
+        let to = from;
+        while (i + 1 < sorted.length && (sorted[i + 1] as number) <= to + 1) to = sorted[++i] as number;
+        i++;
+        const removed = (from === to ? this.stmts.deleteSeq.all(from) : this.stmts.deleteSeqRange.all(from, to)) as Array<{ lane: Lane; protected: number; bytes: number }>;
+        for (const r of removed) this.forget(r);
+        n += removed.length;
       }
       return n;
-    })(seqs);
+    })();
   }
 
   deleteUpTo(seq: number): number {

@@ -42,7 +42,7 @@ export class MemoryOutbox implements UplinkOutbox {
       if (r.seq >= before || out.length >= q.limit) break;
       if (out.length > 0 && bytes + r.bytes > q.maxBytes) break;
       bytes += r.bytes;
-      out.push(r);
+      out.push(q.withRaw === false && r.raw !== null ? { ...r, raw: null } : r);
     }
     return out;
   }

@@ -14,6 +14,8 @@ export interface OutboxBatchQuery {
   limit: number;
   /** the first row is returned even when it alone exceeds this, so an oversize row cannot wedge a lane */
   maxBytes: number;
+  /** false: `raw` comes back null (the uplink sends frames only with includeRaw); default true */
+  withRaw?: boolean;
 }
 
 export interface UplinkOutbox {

@@ -32,6 +32,8 @@ export interface PlannerLimits {
   batchMaxBytes: number;
   batchMaxDelayMs: number;
   backlogBytesPerSec: number;
+  /** read the tracker frames only when they are sent (a Buffer per row otherwise wasted) */
+  includeRaw?: boolean;
 }
 
 /** Record types that travel alone on `up/cmd/res` (CONTRACT section 4), not in an `up/evt` batch. */
@@ -78,11 +80,11 @@ export class BatchPlanner {
     const now = this.now();
     const l = this.limits;
     let liveWaitMs: number | undefined;
-    const live = this.outbox.readBatch({ lane: 'pos', afterSeq: this.cursors.live, limit: l.batchMaxRecords, maxBytes: l.batchMaxBytes });
+    const live = this.outbox.readBatch({ lane: 'pos', afterSeq: this.cursors.live, limit: l.batchMaxRecords, maxBytes: l.batchMaxBytes, withRaw: l.includeRaw !== false });
     if (live.length > 0) {
       const last = live[live.length - 1] as OutboxRow;
       // Fewer rows than the limit while more are waiting means the byte limit cut the batch.
-      const full = live.length >= l.batchMaxRecords || this.outbox.readBatch({ lane: 'pos', afterSeq: last.seq, limit: 1, maxBytes: l.batchMaxBytes }).length > 0;
+      const full = live.length >= l.batchMaxRecords || this.outbox.readBatch({ lane: 'pos', afterSeq: last.seq, limit: 1, maxBytes: l.batchMaxBytes, withRaw: false }).length > 0;
       const age = now - (live[0] as OutboxRow).receivedAtMs;
       if (full || age >= l.batchMaxDelayMs) return this.claim({ kind: 'batch', stream: 'live', target: 'pos', hist: false, rows: live });
       // Clamped: a clock stepped backwards must not park live data for longer than the delay.
@@ -90,7 +92,7 @@ export class BatchPlanner {
     }
     const waitOrNone = (ms?: number): Plan => (ms === undefined ? { kind: 'none' } : { kind: 'wait', ms });
     if (this.budget.exhausted()) return waitOrNone(liveWaitMs);
-    const hist = this.outbox.readBatch({ lane: 'pos', afterSeq: this.cursors.hist, beforeSeq: this.boundarySeq + 1, limit: l.batchMaxRecords, maxBytes: l.batchMaxBytes });
+    const hist = this.outbox.readBatch({ lane: 'pos', afterSeq: this.cursors.hist, beforeSeq: this.boundarySeq + 1, limit: l.batchMaxRecords, maxBytes: l.batchMaxBytes, withRaw: l.includeRaw !== false });
     if (hist.length === 0) return waitOrNone(liveWaitMs);
     if (l.backlogBytesPerSec > 0) {
       const bytes = sumBytes(hist);
@@ -109,7 +111,7 @@ export class BatchPlanner {
 
   private nextEvt(): PlannedBatch | undefined {
     const l = this.limits;
-    const rows = this.outbox.readBatch({ lane: 'evt', afterSeq: this.cursors.evt, limit: l.batchMaxRecords, maxBytes: l.batchMaxBytes });
+    const rows = this.outbox.readBatch({ lane: 'evt', afterSeq: this.cursors.evt, limit: l.batchMaxRecords, maxBytes: l.batchMaxBytes, withRaw: l.includeRaw !== false });
     const first = rows[0];
     if (!first) return undefined;
     const hist = first.seq <= this.boundarySeq;

@@ -169,6 +169,26 @@ describe('Store', () => {
     await store.close();
   });
 
+  it('deletes runs of seqs by range without touching the other lane in between; reads without frames on request', async () => {
+    const { store } = openStore(opts(newDir()));
+    store.append([pos(1), pos(2), alarm(3), pos(4), alarm(5), pos(6), pos(7), pos(8)]);
+    const posRows = store.readBatch({ lane: 'pos', afterSeq: 0, limit: 100, maxBytes: 1e9 });
+    assert.deepEqual(posRows.map((r) => r.seq), [1, 2, 4, 6, 7, 8]);
+    assert.ok(posRows.every((r) => r.raw !== null), 'frames by default');
+    const noRaw = store.readBatch({ lane: 'pos', afterSeq: 0, limit: 100, maxBytes: 1e9, withRaw: false });
+    assert.deepEqual(noRaw.map((r) => [r.seq, r.raw, r.bytes, r.payload]), posRows.map((r) => [r.seq, null, r.bytes, r.payload]));
+    const bytesBefore = store.stats().backlog.bytes;
+    // Unsorted, with a seq already gone (2 twice) and one that never existed (99).
+    assert.equal(store.deleteSeqs([8, 4, 1, 2, 6, 7, 2, 99]), 6);
+    assert.deepEqual(store.readBatch({ lane: 'evt', afterSeq: 0, limit: 100, maxBytes: 1e9 }).map((r) => r.seq), [3, 5]);
+    assert.deepEqual(store.readBatch({ lane: 'pos', afterSeq: 0, limit: 100, maxBytes: 1e9 }), []);
+    const st = store.stats().backlog;
+    assert.equal(st.rows, 2);
+    assert.equal(st.posRows, 0);
+    assert.equal(bytesBefore - st.bytes, posRows.reduce((n, r) => n + r.bytes, 0));
+    await store.close();
+  });
+
   it('a failed group commit hands its seqs out again and leaves the backlog counters as they were', async () => {
     const { store } = openStore(opts(newDir()));
     assert.equal((await store.enqueue(pos(1))).seq, 1);
