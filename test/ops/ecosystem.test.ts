@@ -26,11 +26,12 @@ describe('production environment', () => {
     assert.deepEqual(unitEnvironment('[Service]\n# Environment=X=1\nEnvironment=A=1 "B=two words"\nEnvironment=C=3\nExecStart=/bin/true\n'), { A: '1', B: 'two words', C: '3' });
   });
 
-  it('both supervisors run `start`, which turns on the V8 memory setting unless opted out', () => {
+  it('both supervisors run `start`, which turns on the V8 memory setting only when asked to', () => {
     assert.match(readFileSync(UNIT, 'utf8'), /^ExecStart=\S+ \S+cli\.js start /m);
     assert.match(ecosystem.apps[0]?.args ?? '', /^start /);
-    assert.equal(wantsOptimizeForSize(['node', 'cli.js', 'start'], {}), true);
+    assert.equal(wantsOptimizeForSize(['node', 'cli.js', 'start'], {}), false);
+    assert.equal(wantsOptimizeForSize(['node', 'cli.js', 'start'], { TKGW_V8_OPTIMIZE_FOR_SIZE: '1' }), true);
     assert.equal(wantsOptimizeForSize(['node', 'cli.js', 'start'], { TKGW_V8_OPTIMIZE_FOR_SIZE: '0' }), false);
-    assert.equal(wantsOptimizeForSize(['node', 'cli.js', 'decode'], {}), false);
+    assert.equal(wantsOptimizeForSize(['node', 'cli.js', 'decode'], { TKGW_V8_OPTIMIZE_FOR_SIZE: '1' }), false);
   });
 });
