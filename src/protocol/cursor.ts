@@ -84,3 +84,62 @@ export class ByteCursor {
     return hi * 10 + lo;
   }
 }
+
+/**
+ * The comma-separated fields of one text frame, kept as offsets into its text. `String.split`
+ * makes a substring per field (most of the cost of decoding a position); the codecs parse most
+ * fields in place and cut out only the strings a message keeps. Missing fields read as empty.
+ */
+export class TextFields {
+  text = '';
+  count = 0;
+  private starts = new Int32Array(32);
+  private ends = new Int32Array(32);
+
+  /** Splits `text` at every `,` from `from` on (what `text.slice(from).split(',')` would give). */
+  reset(text: string, from = 0): this {
+    this.text = text;
+    let n = 0;
+    let at = from;
+    for (;;) {
+      if (n === this.starts.length) this.grow();
+      const comma = text.indexOf(',', at);
+      this.starts[n] = at;
+      this.ends[n] = comma < 0 ? text.length : comma;
+      n++;
+      if (comma < 0) break;
+      at = comma + 1;
+    }
+    this.count = n;
+    return this;
+  }
+
+  start(i: number): number {
+    return i < this.count ? (this.starts[i] as number) : 0;
+  }
+
+  end(i: number): number {
+    return i < this.count ? (this.ends[i] as number) : 0;
+  }
+
+  /** Field `i` as a string; undefined past the last field. */
+  get(i: number): string | undefined {
+    return i < this.count ? this.text.slice(this.starts[i], this.ends[i]) : undefined;
+  }
+
+  /** Fields `from` to the end as strings (`split(',').slice(from)`). */
+  slice(from: number): string[] {
+    const out: string[] = [];
+    for (let i = from; i < this.count; i++) out.push(this.text.slice(this.starts[i], this.ends[i]));
+    return out;
+  }
+
+  private grow(): void {
+    const starts = new Int32Array(this.starts.length * 2);
+    const ends = new Int32Array(this.ends.length * 2);
+    starts.set(this.starts);
+    ends.set(this.ends);
+    this.starts = starts;
+    this.ends = ends;
+  }
+}

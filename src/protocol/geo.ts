@@ -91,15 +91,15 @@ export function digits2(s: string, at: number): number {
 }
 
 /** `^\d{6}(\.\d+)?$`: an HHMMSS time of day with optional fractional seconds. */
-export function isHhmmss(s: string): boolean {
-  if (s.length < 6 || !allDigits(s, 0, 6)) return false;
-  if (s.length === 6) return true;
-  return s.charCodeAt(6) === 0x2e && allDigits(s, 7, s.length);
+export function isHhmmss(s: string, from = 0, to = s.length): boolean {
+  if (to - from < 6 || !allDigits(s, from, from + 6)) return false;
+  if (to - from === 6) return true;
+  return s.charCodeAt(from + 6) === 0x2e && allDigits(s, from + 7, to);
 }
 
 /** `^\d{6}$` */
-export function isSixDigits(s: string): boolean {
-  return s.length === 6 && allDigits(s, 0, 6);
+export function isSixDigits(s: string, from = 0, to = s.length): boolean {
+  return to - from === 6 && allDigits(s, from, to);
 }
 
 function isHemisphereLetter(h: string): boolean {
@@ -115,16 +115,28 @@ function isHemisphereLetter(h: string): boolean {
  * (last 4 digits are minute decimals) seen in H02 firmwares.
  */
 export function parseDegreesMinutes(text: string, hemisphere?: string): number {
-  const start = trimStart(text);
-  const end = trimEnd(text, start);
+  return parseDegreesMinutesIn(text, 0, text.length, hemisphere);
+}
+
+/** parseDegreesMinutes of `text[from..to)`, without cutting it out first. */
+export function parseDegreesMinutesIn(text: string, from: number, to: number, hemisphere?: string): number {
+  const start = trimStart(text, from, to);
+  const end = trimEnd(text, start, to);
   if (start === end) throw new DecodeError('empty coordinate');
   let degrees: number;
   let minutes: number;
   const leadingMinus = text.charCodeAt(start) === 0x2d;
   // Hot path (every position of three families): only look for the rare dash form when a '-'
   // appears after the first character.
-  const dashAt = text.indexOf('-', start + 1);
-  const dash = dashAt > 0 && dashAt < end ? /^-?(\d{1,3})-(\d{1,2}(?:\.\d+)?)$/.exec(text.slice(start, end)) : null;
+  let dot = false;
+  let innerDash = false;
+  for (let i = start + 1; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) dot = true;
+    else if (c === 0x2d) innerDash = true;
+  }
+  if (text.charCodeAt(start) === 0x2e) dot = true;
+  const dash = innerDash ? /^-?(\d{1,3})-(\d{1,2}(?:\.\d+)?)$/.exec(text.slice(start, end)) : null;
   if (dash) {
     degrees = Number(dash[1]);
     minutes = Number(dash[2]);
@@ -132,17 +144,13 @@ export function parseDegreesMinutes(text: string, hemisphere?: string): number {
     // [D]DDMM.MMMM read as one number: degrees are what lies above the hundreds. Without a decimal
     // point the last 4 digits are minute decimals (`37573392` = 3757.3392).
     const parsed = parseDecimal(text, start, end, false);
-    if (Number.isNaN(parsed)) throw new DecodeError(`bad coordinate "${text}"`);
-    const dotAt = text.indexOf('.', start);
-    const dot = dotAt >= 0 && dotAt < end;
-    if (!dot && end - start < 5) throw new DecodeError(`bad coordinate "${text}"`);
+    if (Number.isNaN(parsed)) throw badCoordinate(text, from, to);
+    if (!dot && end - start < 5) throw badCoordinate(text, from, to);
     const value = dot ? parsed : parsed / 10_000;
     degrees = Math.floor(value / 100);
     minutes = value - degrees * 100;
   }
-  if (!Number.isFinite(degrees) || !Number.isFinite(minutes) || minutes >= 60) {
-    throw new DecodeError(`bad coordinate "${text}"`);
-  }
+  if (!Number.isFinite(degrees) || !Number.isFinite(minutes) || minutes >= 60) throw badCoordinate(text, from, to);
   let value = degrees + minutes / 60;
   // The dash form carries its own sign (`-23-35.3408`) and usually a hemisphere letter too; the
   // letter wins so the sign is never applied twice.
@@ -150,6 +158,10 @@ export function parseDegreesMinutes(text: string, hemisphere?: string): number {
   if (leadingMinus && !hasHemisphere) value = -value;
   if (hemisphere === 'S' || hemisphere === 'W' || hemisphere === 's' || hemisphere === 'w') value = -value;
   return round6(value);
+}
+
+function badCoordinate(text: string, from: number, to: number): DecodeError {
+  return new DecodeError(`bad coordinate "${text.slice(from, to)}"`);
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

@@ -13,49 +13,54 @@ export class Gt06Framer extends BufferedFramer {
 
   protected drain(final: boolean): FramerOutput[] {
     const out: FramerOutput[] = [];
-    while (this.buf.length > 0) {
-      const buf = this.buf;
-      const start = findStart(buf, 0);
-      if (start !== 0) {
+    const buf = this.buf;
+    // `pos` walks the pending bytes; `buf` is cut once at the end rather than once per frame.
+    let pos = 0;
+    while (pos < buf.length) {
+      const start = findStart(buf, pos);
+      if (start !== pos) {
         // Keep a lone trailing 0x78/0x79: it may be half a start marker.
         const junkEnd = start >= 0 ? start : final || !isStartByte(buf[buf.length - 1]) ? buf.length : buf.length - 1;
-        if (junkEnd === 0) break;
-        out.push({ kind: 'junk', bytes: buf.subarray(0, junkEnd), reason: 'no GT06 start marker (resynchronising)' });
-        this.buf = buf.subarray(junkEnd);
+        if (junkEnd === pos) break;
+        out.push({ kind: 'junk', bytes: buf.subarray(pos, junkEnd), reason: 'no GT06 start marker (resynchronising)' });
+        pos = junkEnd;
         continue;
       }
-      const size = this.frameSize(buf, final);
+      const size = this.frameSize(buf, pos, final);
       if (size === 'wait') break;
       if (size === 'bad') {
-        out.push({ kind: 'junk', bytes: buf.subarray(0, 2), reason: 'GT06 frame without a terminator within the size limit' });
-        this.buf = buf.subarray(2);
+        out.push({ kind: 'junk', bytes: buf.subarray(pos, pos + 2), reason: 'GT06 frame without a terminator within the size limit' });
+        pos += 2;
         continue;
       }
-      out.push({ kind: 'frame', frame: buf.subarray(0, size) });
-      this.buf = buf.subarray(size);
+      out.push({ kind: 'frame', frame: buf.subarray(pos, pos + size) });
+      pos += size;
     }
+    if (pos > 0) this.buf = buf.subarray(pos);
     return out;
   }
 
-  private frameSize(buf: Buffer, final: boolean): number | 'wait' | 'bad' {
-    const long = buf[0] === START_LONG;
+  /** Size of the frame starting at `pos`. */
+  private frameSize(buf: Buffer, pos: number, final: boolean): number | 'wait' | 'bad' {
+    const available = buf.length - pos;
+    const long = buf[pos] === START_LONG;
     const header = long ? 4 : 3;
-    if (buf.length < header) return final ? 'bad' : 'wait';
-    const declared = long ? buf.readUInt16BE(2) : (buf[2] as number);
+    if (available < header) return final ? 'bad' : 'wait';
+    const declared = long ? buf.readUInt16BE(pos + 2) : (buf[pos + 2] as number);
     const total = header + declared + 2;
     const max = this.limits.maxFrameBytes;
-    if (total <= max && buf.length < total && !final) return 'wait';
-    if (total <= max && buf.length >= total && buf[total - 2] === 0x0d && buf[total - 1] === 0x0a) return total;
+    if (total <= max && available < total && !final) return 'wait';
+    if (total <= max && available >= total && buf[pos + total - 2] === 0x0d && buf[pos + total - 1] === 0x0a) return total;
     // The declared end is wrong (or impossible): the next `0D 0A` ends the frame.
-    const stop = findStop(buf, header + 1, Math.min(buf.length, max));
+    const stop = findStop(buf, pos + header + 1, pos + Math.min(available, max));
     // A start marker before that stop means this "frame" was noise: resynchronise on the marker
     // rather than swallow the next real frame.
-    const next = findStart(buf, 2);
-    if (stop >= 0 && (next < 0 || next > stop)) return stop + 2;
-    if (next >= 0 && (stop < 0 || next < stop) && (final || buf.length >= total || total > max)) return 'bad';
+    const next = findStart(buf, pos + 2);
+    if (stop >= 0 && (next < 0 || next > stop)) return stop - pos + 2;
+    if (next >= 0 && (stop < 0 || next < stop) && (final || available >= total || total > max)) return 'bad';
     // At end of input, a frame that only lacks (part of) its terminator is still a frame.
-    if (final && total <= max && buf.length >= total - 2 && buf.length <= total) return buf.length;
-    if (final || buf.length >= max) return 'bad';
+    if (final && total <= max && available >= total - 2 && available <= total) return available;
+    if (final || available >= max) return 'bad';
     return 'wait';
   }
 }

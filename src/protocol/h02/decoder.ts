@@ -2,7 +2,8 @@
  * H02 / CanTrack codec, decode side (PROTOCOLS.md 3.1-3.3). Pure: frame in, message out.
  */
 import { DecodeError } from '../errors.js';
-import { allDigits, digits2, PAD2, isHhmmss, isoFromHhmmssDdmmyy, isSixDigits, knotsToKmh, parseDecimal, parseDegreesMinutes, round6, trimEnd, trimStart, utcIso } from '../geo.js';
+import { TextFields } from '../cursor.js';
+import { allDigits, digits2, isHhmmss, isoFromHhmmssDdmmyy, isSixDigits, knotsToKmh, PAD2, parseDecimal, parseDegreesMinutes, parseDegreesMinutesIn, round6, trimEnd, trimStart, utcIso } from '../geo.js';
 import type { AlarmName, CellInfo, CommandReplyInfo, DecodedMessage } from '../types.js';
 import {
   BINARY_IMEI_FORM_SIZE,
@@ -64,19 +65,22 @@ function base(msgType: string, deviceId: string | undefined, format: 'text' | 'b
   return m;
 }
 
+/** Scratch field offsets for the frame being decoded (decoding is synchronous and never nested). */
+const FIELDS = new TextFields();
+
 function decodeText(frame: Buffer): DecodedMessage {
   const end = frame[frame.length - 1] === 0x23 ? frame.length - 1 : frame.length;
-  const parts = frame.toString('latin1', 1, end).split(',');
-  if (parts.length < 2) throw new DecodeError('H02: no device id field');
-  const rawId = parts[1] as string;
-  const idStart = trimStart(rawId);
-  const idEnd = trimEnd(rawId, idStart);
-  const deviceId = idStart === idEnd ? undefined : idStart === 0 && idEnd === rawId.length ? rawId : rawId.slice(idStart, idEnd);
-  const type = parts[2] ?? '';
+  const F = FIELDS.reset(frame.toString('latin1', 1, end));
+  if (F.count < 2) throw new DecodeError('H02: no device id field');
+  const text = F.text;
+  const idStart = trimStart(text, F.start(1), F.end(1));
+  const idEnd = trimEnd(text, idStart, F.end(1));
+  const deviceId = idStart === idEnd ? undefined : text.slice(idStart, idEnd);
+  const type = F.get(2) ?? '';
   const m = base(type, deviceId, 'text');
-  // The position layouts index the split text directly; the rarer messages get their own array.
-  if (POSITION_TYPES.has(type)) return decodePositionFields(m, parts, 3);
-  const fields = parts.slice(3);
+  // The position layouts are read in place; the rarer messages get their fields as strings.
+  if (POSITION_TYPES.has(type)) return decodePositionFields(m, F, 3);
+  const fields = F.slice(3);
   switch (type) {
     case 'V0':
       m.type = 'login';
@@ -93,7 +97,7 @@ function decodeText(frame: Buffer): DecodedMessage {
       return m;
     }
     case 'V4':
-      return decodeCommandReply(m, fields);
+      return decodeCommandReply(m, fields, F);
     case 'V3':
       return decodeV3(m, fields);
     case 'NBR':
@@ -114,15 +118,16 @@ function decodeText(frame: Buffer): DecodedMessage {
   }
 }
 
-/** Whether `s` is blank once trimmed. */
-function isBlank(s: string): boolean {
-  return trimStart(s) === s.length;
+/** Field `i` is blank once trimmed. */
+function isBlank(F: TextFields, i: number): boolean {
+  return trimStart(F.text, F.start(i), F.end(i)) === F.end(i);
 }
 
 /** `^0+(\.0+)?$` once trimmed: the zero coordinates of a no-fix report. */
-function isZeroText(s: string): boolean {
-  const a = trimStart(s);
-  const b = trimEnd(s, a);
+function isZeroText(F: TextFields, field: number): boolean {
+  const s = F.text;
+  const a = trimStart(s, F.start(field), F.end(field));
+  const b = trimEnd(s, a, F.end(field));
   let i = a;
   while (i < b && s.charCodeAt(i) === 0x30) i++;
   if (i === a) return false;
@@ -133,55 +138,52 @@ function isZeroText(s: string): boolean {
   return i === b && i > fraction;
 }
 
-/** `^[NS]$` (either case) once trimmed. */
-function isNsLetter(s: string): boolean {
-  const a = trimStart(s);
-  if (trimEnd(s, a) - a !== 1) return false;
-  const c = s.charCodeAt(a) | 0x20;
-  return c === 0x6e || c === 0x73;
+/** The one character field `i` holds once trimmed, or -1. */
+function trimmedChar(F: TextFields, i: number): number {
+  const a = trimStart(F.text, F.start(i), F.end(i));
+  return trimEnd(F.text, a, F.end(i)) - a === 1 ? F.text.charCodeAt(a) : -1;
 }
 
 /**
- * The V1 layout from index `at`: HHMMSS, validity, lat, N/S, lon, E/W, speed, course, [battery],
- * DDMMYY, status, extras. Returns the index after the status word (or -1 when absent).
+ * The V1 layout from field `at`: HHMMSS, validity, lat, N/S, lon, E/W, speed, course, [battery],
+ * DDMMYY, status, extras.
  */
-function decodePositionFields(m: DecodedMessage, f: string[], at: number): DecodedMessage {
-  const time = f[at] ?? '';
-  const validity = f[at + 1] ?? '';
-  const latText = f[at + 2] ?? '';
-  const lonText = f[at + 4] ?? '';
+function decodePositionFields(m: DecodedMessage, F: TextFields, at: number): DecodedMessage {
+  const text = F.text;
   // Empty coordinates, or zeros with `0` for hemispheres (`V1,000000,V,0.0000,0,0.0000,0,...`),
   // are a no-fix report.
-  if (isBlank(latText) || isBlank(lonText) || (isZeroText(latText) && isZeroText(lonText) && !isNsLetter(f[at + 3] ?? ''))) {
+  const ns = trimmedChar(F, at + 3) | 0x20;
+  if (isBlank(F, at + 2) || isBlank(F, at + 4) || (isZeroText(F, at + 2) && isZeroText(F, at + 4) && ns !== 0x6e && ns !== 0x73)) {
     // A no-fix report: status and cell only. Not a position (Traccar emits nothing for it).
     m.type = 'other';
     m.emitsRecord = false;
-    applyStatus(m, findStatus(f, at + 1));
+    applyStatus(m, findStatusIn(F, at + 1));
     return m;
   }
   m.type = 'position';
   m.emitsRecord = true;
-  const va = trimStart(validity);
-  const vb = trimEnd(validity, va);
-  m.valid = vb > va && !(vb - va === 1 && validity.charCodeAt(va) === 0x56);
-  m.lat = parseDegreesMinutes(latText, hemisphere(f[at + 3], 'NS', 'latitude'));
-  m.lon = parseDegreesMinutes(lonText, hemisphere(f[at + 5], 'EW', 'longitude'));
+  const va = trimStart(text, F.start(at + 1), F.end(at + 1));
+  const vb = trimEnd(text, va, F.end(at + 1));
+  m.valid = vb > va && !(vb - va === 1 && text.charCodeAt(va) === 0x56);
+  m.lat = parseDegreesMinutesIn(text, F.start(at + 2), F.end(at + 2), hemisphereIn(F, at + 3, 'NS', 'latitude'));
+  m.lon = parseDegreesMinutesIn(text, F.start(at + 4), F.end(at + 4), hemisphereIn(F, at + 5, 'EW', 'longitude'));
   if (Math.abs(m.lat) > 90 || Math.abs(m.lon) > 180) throw new DecodeError(`${m.msgType}: coordinates out of range`);
-  const speed = parseNumber(f[at + 6], 'speed', m.msgType);
+  const speed = parseNumberIn(F, at + 6, 'speed', m.msgType);
   if (speed !== undefined) m.speedKmh = knotsToKmh(speed);
-  const course = parseNumber(f[at + 7], 'course', m.msgType);
+  const course = parseNumberIn(F, at + 7, 'course', m.msgType);
   if (course !== undefined) m.course = course;
   // Some firmwares insert a battery field before the date (`...,047,4,080918,...`).
   let dateAt = at + 8;
-  if (!isSixDigits(f[dateAt] ?? '') && isSixDigits(f[dateAt + 1] ?? '')) dateAt++;
-  const date = f[dateAt] ?? '';
-  const sixDigitDate = isSixDigits(date);
-  if (sixDigitDate && isHhmmss(time)) {
-    m.fixTime = utcIso(digits2(date, 4), digits2(date, 2), digits2(date, 0), digits2(time, 0), digits2(time, 2), digits2(time, 4));
-  } else if (date !== '' && !sixDigitDate) throw new DecodeError(`${m.msgType}: bad date "${date}"`);
-  const statusAt = findStatus(f, dateAt + 1);
+  if (!isSixDigits(text, F.start(dateAt), F.end(dateAt)) && isSixDigits(text, F.start(dateAt + 1), F.end(dateAt + 1))) dateAt++;
+  const date = F.start(dateAt);
+  const sixDigitDate = isSixDigits(text, date, F.end(dateAt));
+  const time = F.start(at);
+  if (sixDigitDate && isHhmmss(text, time, F.end(at))) {
+    m.fixTime = utcIso(digits2(text, date + 4), digits2(text, date + 2), digits2(text, date), digits2(text, time), digits2(text, time + 2), digits2(text, time + 4));
+  } else if (F.end(dateAt) > date && !sixDigitDate) throw new DecodeError(`${m.msgType}: bad date "${F.get(dateAt) ?? ''}"`);
+  const statusAt = findStatusIn(F, dateAt + 1);
   applyStatus(m, statusAt);
-  if (statusAt !== undefined) decodeCellExtras(m, f, statusAt.index + 1);
+  if (statusAt !== undefined) decodeCellExtras(m, F, statusAt.index + 1);
   return m;
 }
 
@@ -194,10 +196,19 @@ interface StatusField {
 /** The status word right after the date, or (V19 puts IP and ICCID first) the last 8-hex field. */
 function findStatus(f: string[], from: number): StatusField | undefined {
   const direct = f[from];
-  if (direct !== undefined && isHex8(direct)) return statusField(from, direct);
+  if (direct !== undefined && isHex8(direct, 0, direct.length)) return statusField(from, direct);
   for (let i = f.length - 1; i > from; i--) {
     const v = f[i] as string;
-    if (isHex8(v)) return statusField(i, v);
+    if (isHex8(v, 0, v.length)) return statusField(i, v);
+  }
+  return undefined;
+}
+
+/** findStatus over fields read in place. */
+function findStatusIn(F: TextFields, from: number): StatusField | undefined {
+  if (from < F.count && isHex8(F.text, F.start(from), F.end(from))) return statusField(from, F.get(from) as string);
+  for (let i = F.count - 1; i > from; i--) {
+    if (isHex8(F.text, F.start(i), F.end(i))) return statusField(i, F.get(i) as string);
   }
   return undefined;
 }
@@ -214,8 +225,8 @@ function statusField(index: number, hex: string): StatusField {
 }
 
 /** `^[0-9A-Fa-f]{8}$` */
-function isHex8(s: string): boolean {
-  return s.length === 8 && hexValue(s, 0, 8, 8) >= 0;
+function isHex8(s: string, from: number, to: number): boolean {
+  return to - from === 8 && hexValue(s, from, to, 8) >= 0;
 }
 
 /** `s[from..to)` as 1 to `maxDigits` hex digits, or -1 (`^[0-9A-Fa-f]{1,n}$`). */
@@ -257,38 +268,42 @@ function applyStatus(m: DecodedMessage, status: StatusField | undefined): void {
 }
 
 /** MCC (3 digits), MNC (1-3 digits), LAC and CID (1-8 hex digits each), each may be padded. */
-function decodeCellExtras(m: DecodedMessage, f: string[], at: number): void {
-  if (at + 3 >= f.length) return;
-  const mcc = f[at] as string;
-  const mnc = f[at + 1] as string;
-  const lac = f[at + 2] as string;
-  const cid = f[at + 3] as string;
-  const mccA = trimStart(mcc);
-  const mccB = trimEnd(mcc, mccA);
-  const mncA = trimStart(mnc);
-  const mncB = trimEnd(mnc, mncA);
-  if (mccB - mccA !== 3 || !allDigits(mcc, mccA, mccB) || mncB - mncA > 3 || !allDigits(mnc, mncA, mncB)) return;
-  const lacValue = hexValue(lac, trimStart(lac), trimEnd(lac), 8);
-  const cidValue = hexValue(cid, trimStart(cid), trimEnd(cid), 8);
+function decodeCellExtras(m: DecodedMessage, F: TextFields, at: number): void {
+  if (at + 3 >= F.count) return;
+  const s = F.text;
+  const mccA = trimStart(s, F.start(at), F.end(at));
+  const mccB = trimEnd(s, mccA, F.end(at));
+  const mncA = trimStart(s, F.start(at + 1), F.end(at + 1));
+  const mncB = trimEnd(s, mncA, F.end(at + 1));
+  if (mccB - mccA !== 3 || !allDigits(s, mccA, mccB) || mncB - mncA > 3 || !allDigits(s, mncA, mncB)) return;
+  const lacA = trimStart(s, F.start(at + 2), F.end(at + 2));
+  const lacValue = hexValue(s, lacA, trimEnd(s, lacA, F.end(at + 2)), 8);
+  const cidA = trimStart(s, F.start(at + 3), F.end(at + 3));
+  const cidValue = hexValue(s, cidA, trimEnd(s, cidA, F.end(at + 3)), 8);
   if (lacValue < 0 || cidValue < 0) return;
-  m.cell = { mcc: parseDecimal(mcc, mccA, mccB, false), mnc: parseDecimal(mnc, mncA, mncB, false), lac: lacValue, cid: cidValue };
+  m.cell = { mcc: parseDecimal(s, mccA, mccB, false), mnc: parseDecimal(s, mncA, mncB, false), lac: lacValue, cid: cidValue };
 }
 
 /** The trimmed hemisphere letter in upper case, or a DecodeError. */
 function hemisphere(value: string | undefined, allowed: 'NS' | 'EW', what: string): string {
   const v = value ?? '';
   const a = trimStart(v);
-  if (trimEnd(v, a) - a === 1) {
-    const c = v.charCodeAt(a) | 0x20;
-    if (allowed === 'NS') {
-      if (c === 0x6e) return 'N';
-      if (c === 0x73) return 'S';
-    } else {
-      if (c === 0x65) return 'E';
-      if (c === 0x77) return 'W';
-    }
-  }
-  throw new DecodeError(`bad ${what} hemisphere "${v}"`);
+  const letter = trimEnd(v, a) - a === 1 ? hemisphereLetter(v.charCodeAt(a), allowed) : undefined;
+  if (letter === undefined) throw new DecodeError(`bad ${what} hemisphere "${v}"`);
+  return letter;
+}
+
+function hemisphereIn(F: TextFields, i: number, allowed: 'NS' | 'EW', what: string): string {
+  const c = trimmedChar(F, i);
+  const letter = c < 0 ? undefined : hemisphereLetter(c, allowed);
+  if (letter === undefined) throw new DecodeError(`bad ${what} hemisphere "${F.get(i) ?? ''}"`);
+  return letter;
+}
+
+function hemisphereLetter(code: number, allowed: 'NS' | 'EW'): string | undefined {
+  const c = code | 0x20;
+  if (allowed === 'NS') return c === 0x6e ? 'N' : c === 0x73 ? 'S' : undefined;
+  return c === 0x65 ? 'E' : c === 0x77 ? 'W' : undefined;
 }
 
 /** A trimmed `-?\d+(\.\d+)?` field; undefined when blank. */
@@ -302,11 +317,20 @@ function parseNumber(value: string | undefined, what: string, msgType: string): 
   return n;
 }
 
+function parseNumberIn(F: TextFields, i: number, what: string, msgType: string): number | undefined {
+  const a = trimStart(F.text, F.start(i), F.end(i));
+  const b = trimEnd(F.text, a, F.end(i));
+  if (a === b) return undefined;
+  const n = parseDecimal(F.text, a, b, true);
+  if (Number.isNaN(n)) throw new DecodeError(`${msgType}: bad ${what} "${F.get(i)}"`);
+  return n;
+}
+
 /**
  * V4: `<cmd>,<echo fields...>,<cmd HHMMSS>,<device HHMMSS>,S,lat,...` or the short 4G echo
  * `<cmd>,<HHMMSS>,<params>` without a position (traccar#5417).
  */
-function decodeCommandReply(m: DecodedMessage, f: string[]): DecodedMessage {
+function decodeCommandReply(m: DecodedMessage, f: string[], F: TextFields): DecodedMessage {
   m.type = 'command_reply';
   m.emitsRecord = true;
   const command = (f[0] ?? '').trim();
@@ -322,7 +346,8 @@ function decodeCommandReply(m: DecodedMessage, f: string[]): DecodedMessage {
   if (positionAt >= 0) {
     reply.commandTime = f[positionAt - 1];
     reply.echoFields = f.slice(1, positionAt - 1);
-    decodePositionFields(m, f, positionAt);
+    // `f` is the frame's fields from the fourth on
+    decodePositionFields(m, F, positionAt + 3);
     m.type = 'command_reply';
     m.emitsRecord = true;
   } else {

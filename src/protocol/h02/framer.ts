@@ -23,95 +23,94 @@ export class H02Framer extends BufferedFramer {
 
   protected drain(final: boolean): FramerOutput[] {
     const out: FramerOutput[] = [];
-    while (this.buf.length > 0) {
-      const buf = this.buf;
+    const buf = this.buf;
+    // `pos` walks the pending bytes; `buf` is cut once at the end rather than once per frame.
+    let pos = 0;
+    while (pos < buf.length) {
       // Terminator bytes after `#` (`#\r\n`, `# \r\n`) belong to no frame.
-      let skip = 0;
-      while (skip < buf.length && (buf[skip] === CR || buf[skip] === LF || buf[skip] === SPACE)) skip++;
-      if (skip > 0) {
-        this.buf = buf.subarray(skip);
+      const b = buf[pos];
+      if (b === CR || b === LF || b === SPACE) {
+        pos++;
         continue;
       }
-      const start = this.startAt(buf, 0, true);
+      const start = this.startAt(buf, pos, true);
       if (start === 'maybe') {
         if (!final) break;
-        out.push({ kind: 'junk', bytes: buf, reason: 'truncated frame start' });
-        this.buf = Buffer.alloc(0);
+        out.push({ kind: 'junk', bytes: buf.subarray(pos), reason: 'truncated frame start' });
+        pos = buf.length;
         break;
       }
       if (start === 'no') {
-        const next = this.nextStart(buf, 1);
-        const junkEnd = next < 0 ? (final ? buf.length : Math.max(0, buf.length - 4)) : next;
-        if (junkEnd === 0) break;
-        out.push({ kind: 'junk', bytes: buf.subarray(0, junkEnd), reason: 'no H02 frame start (resynchronising)' });
-        this.buf = buf.subarray(junkEnd);
+        const next = this.nextStart(buf, pos + 1);
+        const junkEnd = next < 0 ? (final ? buf.length : pos + Math.max(0, buf.length - pos - 4)) : next;
+        if (junkEnd === pos) break;
+        out.push({ kind: 'junk', bytes: buf.subarray(pos, junkEnd), reason: 'no H02 frame start (resynchronising)' });
+        pos = junkEnd;
         continue;
       }
-      const taken = start === 'text' ? this.takeText(buf, out, final) : this.takeBinary(buf, out, final);
-      if (!taken) break;
+      const taken = start === 'text' ? this.takeText(buf, pos, out, final) : this.takeBinary(buf, pos, out, final);
+      if (taken < 0) break;
+      pos = taken;
     }
+    if (pos > 0) this.buf = buf.subarray(pos);
     return out;
   }
 
-  /** Reads one text frame; false when more bytes are needed. */
-  private takeText(buf: Buffer, out: FramerOutput[], final: boolean): boolean {
-    const end = buf.indexOf(TEXT_END, 1);
+  /** Reads one text frame at `pos`; the position after it, or -1 when more bytes are needed. */
+  private takeText(buf: Buffer, pos: number, out: FramerOutput[], final: boolean): number {
+    const max = this.limits.maxFrameBytes;
+    const end = buf.indexOf(TEXT_END, pos + 1);
     if (end < 0) {
-      if (buf.length > this.limits.maxFrameBytes) {
-        out.push({ kind: 'junk', bytes: buf.subarray(0, 1), reason: `text frame longer than ${this.limits.maxFrameBytes} bytes without "#"` });
-        this.buf = buf.subarray(1);
-        return true;
+      if (buf.length - pos > max) {
+        out.push({ kind: 'junk', bytes: buf.subarray(pos, pos + 1), reason: `text frame longer than ${max} bytes without "#"` });
+        return pos + 1;
       }
       if (final) {
-        out.push({ kind: 'junk', bytes: buf, reason: 'text frame without "#" at end of input' });
-        this.buf = Buffer.alloc(0);
-        return true;
+        out.push({ kind: 'junk', bytes: buf.subarray(pos), reason: 'text frame without "#" at end of input' });
+        return buf.length;
       }
-      return false;
+      return -1;
     }
-    if (end + 1 > this.limits.maxFrameBytes) {
-      out.push({ kind: 'junk', bytes: buf.subarray(0, end + 1), reason: `text frame longer than ${this.limits.maxFrameBytes} bytes` });
+    if (end + 1 - pos > max) {
+      out.push({ kind: 'junk', bytes: buf.subarray(pos, end + 1), reason: `text frame longer than ${max} bytes` });
     } else {
-      out.push({ kind: 'frame', frame: buf.subarray(0, end + 1) });
+      out.push({ kind: 'frame', frame: buf.subarray(pos, end + 1) });
     }
-    this.buf = buf.subarray(end + 1);
-    return true;
+    return end + 1;
   }
 
-  /** Reads one binary frame; false when more bytes are needed to decide its size. */
-  private takeBinary(buf: Buffer, out: FramerOutput[], final: boolean): boolean {
+  /** Reads one binary frame at `pos`; the position after it, or -1 when more bytes are needed to decide its size. */
+  private takeBinary(buf: Buffer, pos: number, out: FramerOutput[], final: boolean): number {
+    const available = buf.length - pos;
     let size = this.binarySize;
     if (size === undefined) {
       for (const candidate of BINARY_SIZES) {
-        if (buf.length < candidate) break;
-        if (buf.length === candidate ? final : this.isBoundary(buf, candidate)) {
+        if (available < candidate) break;
+        if (available === candidate ? final : this.isBoundary(buf, pos + candidate)) {
           size = candidate;
           break;
         }
       }
       if (size === undefined) {
         const largest = BINARY_SIZES[BINARY_SIZES.length - 1] as number;
-        if (buf.length <= largest && !final) return false;
-        if (buf.length <= largest && final) {
-          out.push({ kind: 'junk', bytes: buf, reason: `binary frame of ${buf.length} bytes is no known size` });
-          this.buf = Buffer.alloc(0);
-          return true;
+        if (available <= largest && !final) return -1;
+        if (available <= largest && final) {
+          out.push({ kind: 'junk', bytes: buf.subarray(pos), reason: `binary frame of ${available} bytes is no known size` });
+          return buf.length;
         }
         // Nothing recognisable follows any known size: fall back to the common 32-byte form.
         size = BINARY_SIZES[0] as number;
       }
       this.binarySize = size;
-    } else if (buf.length < size) {
+    } else if (available < size) {
       if (final) {
-        out.push({ kind: 'junk', bytes: buf, reason: `truncated binary frame (${buf.length} of ${size} bytes)` });
-        this.buf = Buffer.alloc(0);
-        return true;
+        out.push({ kind: 'junk', bytes: buf.subarray(pos), reason: `truncated binary frame (${available} of ${size} bytes)` });
+        return buf.length;
       }
-      return false;
+      return -1;
     }
-    out.push({ kind: 'frame', frame: buf.subarray(0, size) });
-    this.buf = buf.subarray(size);
-    return true;
+    out.push({ kind: 'frame', frame: buf.subarray(pos, pos + size) });
+    return pos + size;
   }
 
   /** Whether a frame could end before `at`: what follows starts a frame or is a terminator. */

@@ -11,34 +11,39 @@ export class Tk103Framer extends BufferedFramer {
 
   protected drain(): FramerOutput[] {
     const out: FramerOutput[] = [];
-    while (this.buf.length > 0) {
-      const buf = this.buf;
-      const start = buf.indexOf(OPEN);
-      if (start !== 0) {
+    const buf = this.buf;
+    const max = this.limits.maxFrameBytes;
+    // `pos` walks the pending bytes; `buf` is cut once at the end rather than once per frame.
+    let pos = 0;
+    while (pos < buf.length) {
+      const start = buf[pos] === OPEN ? pos : buf.indexOf(OPEN, pos);
+      if (start !== pos) {
         const junkEnd = start < 0 ? buf.length : start;
-        out.push({ kind: 'junk', bytes: buf.subarray(0, junkEnd), reason: 'bytes before "(" discarded' });
-        this.buf = buf.subarray(junkEnd);
+        out.push({ kind: 'junk', bytes: buf.subarray(pos, junkEnd), reason: 'bytes before "(" discarded' });
+        pos = junkEnd;
         continue;
       }
-      const end = closingParen(buf, Math.min(buf.length, this.limits.maxFrameBytes));
+      const end = closingParen(buf, pos, pos + Math.min(buf.length - pos, max));
       if (end < 0) {
-        if (buf.length >= this.limits.maxFrameBytes) {
-          out.push({ kind: 'junk', bytes: buf.subarray(0, 1), reason: `no ")" within ${this.limits.maxFrameBytes} bytes` });
-          this.buf = buf.subarray(1);
+        if (buf.length - pos >= max) {
+          out.push({ kind: 'junk', bytes: buf.subarray(pos, pos + 1), reason: `no ")" within ${max} bytes` });
+          pos++;
           continue;
         }
         break;
       }
-      out.push({ kind: 'frame', frame: buf.subarray(0, end + 1) });
-      this.buf = buf.subarray(end + 1);
+      out.push({ kind: 'frame', frame: buf.subarray(pos, end + 1) });
+      pos = end + 1;
     }
+    if (pos > 0) this.buf = buf.subarray(pos);
     return out;
   }
 }
 
-function closingParen(buf: Buffer, limit: number): number {
+/** The `)` ending the frame that opens at `start`, searched before `limit`; -1 when none. */
+function closingParen(buf: Buffer, start: number, limit: number): number {
   let inText = false;
-  for (let i = 1; i < limit; i++) {
+  for (let i = start + 1; i < limit; i++) {
     const b = buf[i];
     if (b === FREE_TEXT) inText = !inText;
     else if (b === CLOSE && !inText) return i;
