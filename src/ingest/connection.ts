@@ -135,7 +135,13 @@ interface DeviceMemory {
 export class TrackerConnection implements ConnectionSink {
   private readonly stream: ProtocolStream;
   private boundDeviceId: string | undefined;
-  private readonly memory = new Map<string, DeviceMemory>();
+  /**
+   * Event memory of the device this connection carries; a connection nearly always carries one
+   * device, so others (a frame naming another id) get a map only when they appear.
+   */
+  private memoryId: string | undefined;
+  private memoryOfBound: DeviceMemory | undefined;
+  private otherMemory: Map<string, DeviceMemory> | undefined;
   private consecutiveErrors = 0;
   /** frames whose rows are being committed, oldest first: ACKs leave in frame order */
   private readonly acks: PendingAck[] = [];
@@ -326,12 +332,12 @@ export class TrackerConnection implements ConnectionSink {
     this.boundDeviceId = deviceId;
     if (this.deadline) clearTimeout(this.deadline);
     this.deadline = undefined;
-    const device = ctx.registry.get(deviceId);
-    this.memory.set(deviceId, {
-      alarms: device?.alarms,
-      ignition: device?.ignition,
-      relay: device?.relay,
-    });
+    if (this.memoryId !== undefined && this.memoryId !== deviceId && this.memoryOfBound) {
+      (this.otherMemory ??= new Map()).set(this.memoryId, this.memoryOfBound);
+    }
+    this.otherMemory?.delete(deviceId);
+    this.memoryId = deviceId;
+    this.memoryOfBound = this.freshMemory(deviceId);
     const previous = ctx.registry.bind(deviceId, family, this.conn, session, nowMs);
     if (previous) {
       // A unit that reconnects before its old TCP connection timed out is the common case.
@@ -343,13 +349,23 @@ export class TrackerConnection implements ConnectionSink {
   }
 
   private memoryFor(deviceId: string): DeviceMemory {
-    let m = this.memory.get(deviceId);
+    if (deviceId === this.memoryId && this.memoryOfBound) return this.memoryOfBound;
+    if (this.memoryId === undefined) {
+      this.memoryId = deviceId;
+      this.memoryOfBound = this.freshMemory(deviceId);
+      return this.memoryOfBound;
+    }
+    let m = this.otherMemory?.get(deviceId);
     if (!m) {
-      const device = this.ctx.registry.get(deviceId);
-      m = { alarms: device?.alarms, ignition: device?.ignition, relay: device?.relay };
-      this.memory.set(deviceId, m);
+      m = this.freshMemory(deviceId);
+      (this.otherMemory ??= new Map()).set(deviceId, m);
     }
     return m;
+  }
+
+  private freshMemory(deviceId: string): DeviceMemory {
+    const device = this.ctx.registry.get(deviceId);
+    return { alarms: device?.alarms, ignition: device?.ignition, relay: device?.relay };
   }
 }
 

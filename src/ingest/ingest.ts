@@ -7,6 +7,7 @@ import type { Connection, ConnectionHandler, ConnectionSink } from '../transport
 import {
   newIngestCounters,
   TrackerConnection,
+  type ConnectionContext,
   type DevicePolicy,
   type IngestCounters,
   type IngestLimits,
@@ -68,8 +69,11 @@ export class IngestService implements ConnectionHandler {
     this.unsubscribe = undefined;
   }
 
+  /** One context shared by every connection (10,000 copies of it were 1 MB). */
+  private context: ConnectionContext | undefined;
+
   open(conn: Connection): ConnectionSink {
-    return new TrackerConnection(conn, {
+    this.context ??= {
       limits: this.options.limits,
       devices: this.options.devices,
       sessionOptions: this.options.sessionOptions,
@@ -79,6 +83,7 @@ export class IngestService implements ConnectionHandler {
       counters: this.counters,
       log: this.deps.log,
       now: this.deps.now,
-    });
+    };
+    return new TrackerConnection(conn, this.context);
   }
 }
