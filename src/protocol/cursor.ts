@@ -96,12 +96,16 @@ export class TextFields {
   private starts = new Int32Array(32);
   private ends = new Int32Array(32);
 
-  /** Splits `text` at every `,` from `from` on (what `text.slice(from).split(',')` would give). */
-  reset(text: string, from = 0): this {
+  /**
+   * Splits `text` at every `,` from `from` on (what `text.slice(from).split(',')` would give).
+   * With `limit`, only the first `limit` fields are located: `count` is then at most `limit`, for
+   * a codec that never looks further (a run of records glued together holds hundreds of fields).
+   */
+  reset(text: string, from = 0, limit = Infinity): this {
     this.text = text;
     let n = 0;
     let at = from;
-    for (;;) {
+    while (n < limit) {
       if (n === this.starts.length) this.grow();
       const comma = text.indexOf(',', at);
       this.starts[n] = at;

@@ -2,7 +2,8 @@
  * GPS103 codec (Coban/Xexun `imei:` text, PROTOCOLS.md section 6). Pure.
  */
 import { DecodeError } from '../errors.js';
-import { allDigits, knotsToKmh, parseDecimal, parseDegreesMinutes, PAD2, trimEnd, trimStart } from '../geo.js';
+import { TextFields } from '../cursor.js';
+import { allDigits, knotsToKmh, PAD2, parseDecimal, parseDegreesMinutesIn, trimEnd, trimStart } from '../geo.js';
 import type { AlarmName, DecodedMessage } from '../types.js';
 
 export type Gps103Kind = 'login' | 'heartbeat' | 'data';
@@ -59,24 +60,23 @@ export function decodeGps103(frame: Buffer, _receivedAt: Date): Gps103Decoded {
     m.msgType = 'heartbeat';
     return { kind: 'heartbeat', message: m, heartbeatPrefix: false };
   }
-  let body = text;
+  let body = 0;
   let heartbeatPrefix = false;
   if (startsWithDigit && /^\d{15}imei:/.test(text)) {
-    body = text.slice(15);
+    body = 15;
     heartbeatPrefix = true;
   }
-  if (!body.startsWith('imei:')) throw new DecodeError('GPS103: record does not start with "imei:"');
-  // `imei:` holds no comma, so splitting the whole body and dropping it from the first field
-  // gives the fields of the text after it.
-  const f = body.split(',');
-  const first = f[0] as string;
-  const imeiStart = trimStart(first, 5);
-  const imeiEnd = trimEnd(first, imeiStart);
-  if (imeiEnd - imeiStart !== 15 || !allDigits(first, imeiStart, imeiEnd)) {
-    throw new DecodeError(`GPS103: bad IMEI "${first.slice(imeiStart, imeiEnd).slice(0, 20)}"`);
+  if (!text.startsWith('imei:', body)) throw new DecodeError('GPS103: record does not start with "imei:"');
+  // `imei:` holds no comma, so the first field is `imei:` and the IMEI.
+  // Nothing past field 15 (door) is read, and `count` is only compared with 3.
+  const F = FIELDS.reset(text, body, FIELDS_READ);
+  const imeiStart = trimStart(text, body + 5, F.end(0));
+  const imeiEnd = trimEnd(text, imeiStart, F.end(0));
+  if (imeiEnd - imeiStart !== 15 || !allDigits(text, imeiStart, imeiEnd)) {
+    throw new DecodeError(`GPS103: bad IMEI "${text.slice(imeiStart, imeiEnd).slice(0, 20)}"`);
   }
-  const imei = first.slice(imeiStart, imeiEnd);
-  const keyword = f[1] ?? '';
+  const imei = text.slice(imeiStart, imeiEnd);
+  const keyword = F.get(1) ?? '';
   const m = base(imei);
   m.msgType = keyword;
   const attributes: Record<string, string | number | boolean> = { keyword };
@@ -85,13 +85,13 @@ export function decodeGps103(frame: Buffer, _receivedAt: Date): Gps103Decoded {
   const alarm = keywordAlarm(keyword);
   if (alarm) m.alarms.push(alarm);
 
-  const fixKind = trimmedChar(f[4]);
+  const fixKind = trimmedChar(F, 4);
   if (fixKind === 0x46 /* F */) {
-    decodeFix(m, f, attributes);
+    decodeFix(m, F, attributes);
     m.type = alarm ? 'alarm' : 'position';
   } else if (fixKind === 0x4c /* L */) {
-    const lac = (f[7] ?? '').trim();
-    const cid = (f[9] ?? '').trim();
+    const lac = (F.get(7) ?? '').trim();
+    const cid = (F.get(9) ?? '').trim();
     if (/^[0-9A-Fa-f]+$/.test(lac) && /^[0-9A-Fa-f]+$/.test(cid)) {
       attributes['lac'] = parseInt(lac, 16);
       attributes['cid'] = parseInt(cid, 16);
@@ -100,7 +100,7 @@ export function decodeGps103(frame: Buffer, _receivedAt: Date): Gps103Decoded {
   } else {
     // OBD, photo (`vr`), `L,*` and other vendor records: kept, not interpreted.
     m.type = alarm ? 'alarm' : 'other';
-    m.emitsRecord = alarm !== undefined || f.length > 3;
+    m.emitsRecord = alarm !== undefined || F.count > 3;
     if (keyword === 'vr' || keyword === 'vt') m.type = 'lbs';
   }
   if ((keyword.length === 6 || keyword.length === 7) && m.ignition === undefined) {
@@ -111,60 +111,65 @@ export function decodeGps103(frame: Buffer, _receivedAt: Date): Gps103Decoded {
   return { kind: 'data', message: m, heartbeatPrefix };
 }
 
-/** The one character a field holds once trimmed, or -1 (blank or longer). */
-function trimmedChar(field: string | undefined): number {
-  if (field === undefined) return -1;
-  const a = trimStart(field);
-  return trimEnd(field, a) - a === 1 ? field.charCodeAt(a) : -1;
+/** Scratch field offsets for the record being decoded (decoding is synchronous and never nested). */
+const FIELDS = new TextFields();
+const FIELDS_READ = 17;
+
+/** The one character field `i` holds once trimmed, or -1 (blank, longer or missing). */
+function trimmedChar(F: TextFields, i: number): number {
+  const a = trimStart(F.text, F.start(i), F.end(i));
+  return trimEnd(F.text, a, F.end(i)) - a === 1 ? F.text.charCodeAt(a) : -1;
 }
 
-/** `^[NS]$` / `^[EW]$` once trimmed (upper case only, as the firmwares write them). */
-function isLetterPair(field: string, upper1: number, upper2: number): boolean {
-  const c = trimmedChar(field);
-  return c === upper1 || c === upper2;
+function isBlank(F: TextFields, i: number): boolean {
+  return trimStart(F.text, F.start(i), F.end(i)) === F.end(i);
 }
 
 /** `F,<hhmmss.sss UTC>,A,<lat>,N,<lon>,E,<speed kn>,<course>,<alt>,<acc>,<door>,...` */
-function decodeFix(m: DecodedMessage, f: string[], attributes: Record<string, string | number | boolean>): void {
-  const utc = (f[5] ?? '').trim();
-  m.valid = trimmedChar(f[6]) === 0x41; // A
-  let latText = f[7] ?? '';
-  let ns = f[8] ?? '';
-  let lonText = f[9] ?? '';
-  let ew = f[10] ?? '';
+function decodeFix(m: DecodedMessage, F: TextFields, attributes: Record<string, string | number | boolean>): void {
+  const text = F.text;
+  m.valid = trimmedChar(F, 6) === 0x41; // A
+  let lat = 7;
+  let ns = 8;
+  let lon = 9;
+  let ew = 10;
   // One firmware writes the hemisphere before the value (`A,N,5306.64155,E,00700.77848`).
-  if (isLetterPair(latText, 0x4e, 0x53) && ns.length > 0 && ns.charCodeAt(0) >= 0x30 && ns.charCodeAt(0) <= 0x39) {
-    [latText, ns, lonText, ew] = [ns, latText, ew, lonText];
+  const first = trimmedChar(F, lat);
+  const nsStart = F.start(ns);
+  if ((first === 0x4e || first === 0x53) && F.end(ns) > nsStart && text.charCodeAt(nsStart) >= 0x30 && text.charCodeAt(nsStart) <= 0x39) {
+    [lat, ns, lon, ew] = [ns, lat, ew, lon];
   }
-  if (trimStart(latText) < latText.length) {
-    const h = trimmedChar(ns);
-    if (h === 0x4e) m.lat = parseDegreesMinutes(latText, 'N');
-    else if (h === 0x53) m.lat = parseDegreesMinutes(latText, 'S');
+  // Upper-case hemispheres only, as the firmwares write them.
+  if (!isBlank(F, lat)) {
+    const h = trimmedChar(F, ns);
+    if (h === 0x4e) m.lat = parseDegreesMinutesIn(text, F.start(lat), F.end(lat), 'N');
+    else if (h === 0x53) m.lat = parseDegreesMinutesIn(text, F.start(lat), F.end(lat), 'S');
   }
-  if (trimStart(lonText) < lonText.length) {
-    const h = trimmedChar(ew);
-    if (h === 0x45) m.lon = parseDegreesMinutes(lonText, 'E');
-    else if (h === 0x57) m.lon = parseDegreesMinutes(lonText, 'W');
+  if (!isBlank(F, lon)) {
+    const h = trimmedChar(F, ew);
+    if (h === 0x45) m.lon = parseDegreesMinutesIn(text, F.start(lon), F.end(lon), 'E');
+    else if (h === 0x57) m.lon = parseDegreesMinutesIn(text, F.start(lon), F.end(lon), 'W');
   }
-  const speed = numberField(f[11]);
+  const speed = numberField(F, 11);
   if (speed !== undefined && speed >= 0) m.speedKmh = knotsToKmh(speed);
-  const course = numberField(f[12]);
+  const course = numberField(F, 12);
   if (course !== undefined && course >= 0 && course <= 360) m.course = course;
-  const alt = numberField(f[13]);
+  const alt = numberField(F, 13);
   if (alt !== undefined) m.altitude = alt;
-  const acc = trimmedChar(f[14]);
+  const acc = trimmedChar(F, 14);
   if (acc === 0x31 || acc === 0x30) m.ignition = acc === 0x31;
-  const door = trimmedChar(f[15]);
+  const door = trimmedChar(F, 15);
   if (door === 0x31 || door === 0x30) attributes['door'] = door === 0x31;
-  const fixTime = fixTimeFrom(f[2] ?? '', utc);
+  const utcStart = trimStart(text, F.start(5), F.end(5));
+  const fixTime = fixTimeIn(text, F.start(2), F.end(2), text, utcStart, trimEnd(text, utcStart, F.end(5)));
   if (fixTime) m.fixTime = fixTime;
 }
 
-/** A plain decimal field, or undefined when empty or not a number (`0x10`, `1e3` are not). */
-function numberField(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const a = trimStart(text);
-  const n = parseDecimal(text, a, trimEnd(text, a), true);
+/** A plain decimal field, or undefined when empty, missing or not a number (`0x10`, `1e3` are not). */
+function numberField(F: TextFields, i: number): number | undefined {
+  if (i >= F.count) return undefined;
+  const a = trimStart(F.text, F.start(i), F.end(i));
+  const n = parseDecimal(F.text, a, trimEnd(F.text, a, F.end(i)), true);
   return Number.isNaN(n) ? undefined : n;
 }
 
@@ -174,19 +179,29 @@ function numberField(text: string | undefined): number | undefined {
  * 12 h apart (the unit's timezone crossed midnight), as Traccar does.
  */
 export function fixTimeFrom(local: string, utc: string): string | undefined {
-  if (utc.length < 6 || !isDigits(utc, 0, 6) || (utc.length > 6 && utc.charCodeAt(6) !== 0x2e)) return undefined;
-  const uh = num2(utc, 0);
-  const um = num2(utc, 2);
-  const us = num2(utc, 4);
+  return fixTimeIn(local, 0, local.length, utc, 0, utc.length);
+}
+
+/** fixTimeFrom of `local[la..lb)` (trimmed here) and `utc[ua..ub)` (as is). */
+function fixTimeIn(local: string, la: number, lb: number, utc: string, ua: number, ub: number): string | undefined {
+  if (ub - ua < 6 || !isDigits(utc, ua, ua + 6) || (ub - ua > 6 && utc.charCodeAt(ua + 6) !== 0x2e)) return undefined;
+  const uh = num2(utc, ua);
+  const um = num2(utc, ua + 2);
+  const us = num2(utc, ua + 4);
   if (uh > 23 || um > 59 || us > 59) return undefined;
-  const l = local.trim();
+  const a = trimStart(local, la, lb);
+  const b = trimEnd(local, a, lb);
   let y: number, mo: number, d: number, hh: number, mi: number;
   let ss = 0;
-  if ((l.length === 10 || l.length === 12) && isDigits(l, 0, l.length)) {
-    [y, mo, d, hh, mi] = [num2(l, 0), num2(l, 2), num2(l, 4), num2(l, 6), num2(l, 8)];
-    if (l.length === 12) ss = num2(l, 10);
+  if ((b - a === 10 || b - a === 12) && isDigits(local, a, b)) {
+    y = num2(local, a);
+    mo = num2(local, a + 2);
+    d = num2(local, a + 4);
+    hh = num2(local, a + 6);
+    mi = num2(local, a + 8);
+    if (b - a === 12) ss = num2(local, a + 10);
   } else {
-    const slashed = /^(\d{2})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2})$/.exec(l);
+    const slashed = /^(\d{2})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2})$/.exec(local.slice(a, b));
     if (!slashed) return undefined;
     [y, mo, d, hh, mi] = [1, 2, 3, 4, 5].map((i) => Number(slashed[i])) as [number, number, number, number, number];
   }
