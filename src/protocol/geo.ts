@@ -80,7 +80,8 @@ export function allDigits(s: string, from: number, to: number): boolean {
   if (from >= to) return false;
   for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return false;
+    // NaN past the end is no digit either
+    if (!(c >= 0x30 && c <= 0x39)) return false;
   }
   return true;
 }

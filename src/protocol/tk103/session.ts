@@ -1,4 +1,4 @@
-import { tryDecode } from '../errors.js';
+import { asDecodeError } from '../errors.js';
 import type { EncodedCommand, ProtocolSession, RelayAction, SessionResult } from '../types.js';
 import { decodeTk103 } from './decoder.js';
 
@@ -12,9 +12,12 @@ export class Tk103Session implements ProtocolSession {
   }
 
   handleFrame(frame: Buffer, receivedAt: Date): SessionResult {
-    const decoded = tryDecode('TK103', () => decodeTk103(frame, receivedAt));
-    if (!decoded.ok) return { messages: [], error: decoded.error };
-    const message = decoded.value;
+    let message;
+    try {
+      message = decodeTk103(frame, receivedAt);
+    } catch (err) {
+      return { messages: [], error: asDecodeError('TK103', err) };
+    }
     const id = message.deviceId;
     if (this.id === undefined) this.id = id;
     let ack: Buffer | undefined;
