@@ -1,4 +1,5 @@
 import { DecodeError } from './errors.js';
+import { PAD2 } from './geo.js';
 
 /**
  * Bounds-checked big-endian reader over one frame. Every binary read in the codecs goes through
@@ -66,11 +67,12 @@ export class ByteCursor {
   bcd(n: number, what = 'bcd'): string {
     const b = this.bytes(n, what);
     let out = '';
-    for (const byte of b) {
+    for (let i = 0; i < b.length; i++) {
+      const byte = b[i] as number;
       const hi = byte >> 4;
       const lo = byte & 0x0f;
       if (hi > 9 || lo > 9) throw new DecodeError(`invalid BCD digit in ${what}`, this.pos - n);
-      out += String(hi) + String(lo);
+      out += PAD2[hi * 10 + lo] as string;
     }
     return out;
   }

@@ -71,12 +71,19 @@ export function parsePacket(frame: Buffer, withoutSerial = false): Gt06Packet {
   };
 }
 
+/** `0x00`..`0xff`, built once: every message carries its protocol number's token. */
+const PROTO_TOKENS: readonly string[] = Array.from({ length: 256 }, (_, n) => `0x${n.toString(16).padStart(2, '0')}`);
+
 export function protoToken(proto: number): string {
-  return `0x${proto.toString(16).padStart(2, '0')}`;
+  return PROTO_TOKENS[proto] ?? `0x${proto.toString(16).padStart(2, '0')}`;
 }
 
 export function decodeGt06(frame: Buffer, _receivedAt: Date): DecodedMessage {
-  const p = parsePacket(frame);
+  return decodeGt06Packet(frame, parsePacket(frame));
+}
+
+/** decodeGt06 for a frame already parsed (`p = parsePacket(frame)`), so a session parses once. */
+export function decodeGt06Packet(frame: Buffer, p: Gt06Packet): DecodedMessage {
   try {
     return decodePacket(p);
   } catch (err) {

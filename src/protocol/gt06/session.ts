@@ -1,7 +1,7 @@
-import { tryDecode } from '../errors.js';
+import { asDecodeError } from '../errors.js';
 import type { EncodedCommand, ProtocolSession, RelayAction, RelayCommandContext, SessionOptions, SessionResult } from '../types.js';
 import { ACKED, PROTO } from './constants.js';
-import { decodeGt06, parsePacket } from './decoder.js';
+import { decodeGt06Packet, parsePacket } from './decoder.js';
 import { encodeGt06Command, gt06Ack, gt06TimeReply, relayCommandText } from './encoder.js';
 
 /**
@@ -21,9 +21,17 @@ export class Gt06Session implements ProtocolSession {
   }
 
   handleFrame(frame: Buffer, receivedAt: Date): SessionResult {
-    const decoded = tryDecode('GT06', () => ({ message: decodeGt06(frame, receivedAt), ...parsePacket(frame) }));
-    if (!decoded.ok) return { messages: [], error: decoded.error };
-    const { message, proto, long } = decoded.value;
+    let message;
+    let proto: number;
+    let long: boolean;
+    try {
+      const packet = parsePacket(frame);
+      message = decodeGt06Packet(frame, packet);
+      proto = packet.proto;
+      long = packet.long;
+    } catch (err) {
+      return { messages: [], error: asDecodeError('GT06', err) };
+    }
     if (proto === PROTO.LOGIN && message.deviceId !== undefined) this.id = message.deviceId;
     else if (this.id !== undefined) message.deviceId = this.id;
     // Without a serial there is nothing correct to echo: stay silent and let the unit retry.
