@@ -133,10 +133,10 @@ export class TextFields {
     return i < this.count ? this.text.slice(this.starts[i], this.ends[i]) : undefined;
   }
 
-  /** Fields `from` to the end as strings (`split(',').slice(from)`). */
-  slice(from: number): string[] {
+  /** Fields `from` to `to` (exclusive) as strings (`split(',').slice(from, to)`). */
+  slice(from: number, to = this.count): string[] {
     const out: string[] = [];
-    for (let i = from; i < this.count; i++) out.push(this.text.slice(this.starts[i], this.ends[i]));
+    for (let i = from; i < Math.min(to, this.count); i++) out.push(this.text.slice(this.starts[i], this.ends[i]));
     return out;
   }
 

@@ -80,6 +80,8 @@ function decodeText(frame: Buffer): DecodedMessage {
   const m = base(type, deviceId, 'text');
   // The position layouts are read in place; the rarer messages get their fields as strings.
   if (POSITION_TYPES.has(type)) return decodePositionFields(m, F, 3);
+  if (type === 'V4') return decodeCommandReply(m, F);
+  if (type === 'V3') return decodeV3(m, F);
   const fields = F.slice(3);
   switch (type) {
     case 'V0':
@@ -96,10 +98,6 @@ function decodeText(frame: Buffer): DecodedMessage {
       }
       return m;
     }
-    case 'V4':
-      return decodeCommandReply(m, fields, F);
-    case 'V3':
-      return decodeV3(m, fields);
     case 'NBR':
       return decodeNbr(m, fields);
     case 'LINK':
@@ -330,27 +328,37 @@ function parseNumberIn(F: TextFields, i: number, what: string, msgType: string):
  * V4: `<cmd>,<echo fields...>,<cmd HHMMSS>,<device HHMMSS>,S,lat,...` or the short 4G echo
  * `<cmd>,<HHMMSS>,<params>` without a position (traccar#5417).
  */
-function decodeCommandReply(m: DecodedMessage, f: string[], F: TextFields): DecodedMessage {
+function decodeCommandReply(m: DecodedMessage, F: TextFields): DecodedMessage {
   m.type = 'command_reply';
   m.emitsRecord = true;
-  const command = (f[0] ?? '').trim();
+  const command = (F.get(3) ?? '').trim();
   if (command === '') throw new DecodeError('V4: no command code');
   const reply: CommandReplyInfo = { command };
+  // Indices below are into the fields after the type (`f`), which start at field 3.
+  const text = F.text;
+  const n = F.count - 3;
   let positionAt = -1;
-  for (let i = 2; i + 5 < f.length; i++) {
-    if (isSixDigits(f[i] ?? '') && /^[AVB0-9]?$/.test((f[i + 1] ?? '').trim()) && /^[NSns]$/.test((f[i + 3] ?? '').trim())) {
+  for (let i = 2; i + 5 < n; i++) {
+    const k = i + 3;
+    if (!isSixDigits(text, F.start(k), F.end(k))) continue;
+    const va = trimStart(text, F.start(k + 1), F.end(k + 1));
+    const vLength = trimEnd(text, va, F.end(k + 1)) - va;
+    const v = text.charCodeAt(va);
+    const validity = vLength === 0 || (vLength === 1 && (v === 0x41 || v === 0x56 || v === 0x42 || (v >= 0x30 && v <= 0x39))); // A V B 0-9
+    const ns = trimmedChar(F, k + 3);
+    if (validity && (ns === 0x4e || ns === 0x53 || ns === 0x6e || ns === 0x73)) {
       positionAt = i;
       break;
     }
   }
   if (positionAt >= 0) {
-    reply.commandTime = f[positionAt - 1];
-    reply.echoFields = f.slice(1, positionAt - 1);
-    // `f` is the frame's fields from the fourth on
+    reply.commandTime = F.get(positionAt + 2);
+    reply.echoFields = F.slice(4, positionAt + 2);
     decodePositionFields(m, F, positionAt + 3);
     m.type = 'command_reply';
     m.emitsRecord = true;
   } else {
+    const f = F.slice(3);
     const timeAt = f.findIndex((v, i) => i > 0 && isSixDigits(v));
     if (timeAt > 0) {
       reply.commandTime = f[timeAt];
@@ -365,22 +373,29 @@ function decodeCommandReply(m: DecodedMessage, f: string[], F: TextFields): Deco
   return m;
 }
 
-/** V3 LBS: `HHMMSS,<mcc><mnc>,count,(lac,cid,signal,)*,<battery hex>,<reboots>,X,DDMMYY,status`. */
-function decodeV3(m: DecodedMessage, f: string[]): DecodedMessage {
+/** V3 LBS: `HHMMSS,<mcc><mnc>,count,(lac,cid,signal,)*,<battery hex>,<reboots>,X,DDMMYY,status` (from field 3). */
+function decodeV3(m: DecodedMessage, F: TextFields): DecodedMessage {
   m.type = 'lbs';
   m.emitsRecord = true;
-  const mccMnc = (f[1] ?? '').trim();
-  if (!/^\d{4,6}$/.test(mccMnc)) throw new DecodeError(`V3: bad MCC/MNC "${mccMnc}"`);
-  const lac = (f[3] ?? '').trim();
-  const cid = (f[4] ?? '').trim();
-  if (/^\d+$/.test(lac) && /^\d+$/.test(cid)) {
-    m.cell = { mcc: Number(mccMnc.slice(0, 3)), mnc: Number(mccMnc.slice(3)), lac: Number(lac), cid: Number(cid) };
+  const text = F.text;
+  const a = trimStart(text, F.start(4), F.end(4));
+  const b = trimEnd(text, a, F.end(4));
+  if (b - a < 4 || b - a > 6 || !allDigits(text, a, b)) throw new DecodeError(`V3: bad MCC/MNC "${text.slice(a, b)}"`);
+  const lacA = trimStart(text, F.start(6), F.end(6));
+  const lacB = trimEnd(text, lacA, F.end(6));
+  const cidA = trimStart(text, F.start(7), F.end(7));
+  const cidB = trimEnd(text, cidA, F.end(7));
+  if (allDigits(text, lacA, lacB) && allDigits(text, cidA, cidB)) {
+    m.cell = { mcc: parseDecimal(text, a, a + 3, false), mnc: parseDecimal(text, a + 3, b, false), lac: parseDecimal(text, lacA, lacB, false), cid: parseDecimal(text, cidA, cidB, false) };
   }
-  const statusAt = f.length - 1;
-  const date = f[statusAt - 1] ?? '';
-  const time = f[0] ?? '';
-  if (SIX_DIGITS.test(date) && SIX_DIGITS.test(time)) m.fixTime = isoFromHhmmssDdmmyy(time, date);
-  applyStatus(m, findStatus(f, statusAt));
+  // The date is the field before the last, the status word the last one.
+  const last = F.count - 1;
+  if (last - 1 >= 3 && isSixDigits(text, F.start(last - 1), F.end(last - 1)) && isSixDigits(text, F.start(3), F.end(3))) {
+    const date = F.start(last - 1);
+    const time = F.start(3);
+    m.fixTime = utcIso(digits2(text, date + 4), digits2(text, date + 2), digits2(text, date), digits2(text, time), digits2(text, time + 2), digits2(text, time + 4));
+  }
+  applyStatus(m, last >= 3 ? findStatusIn(F, last) : undefined);
   return m;
 }
 
