@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { BackgroundCheckpointer } from './checkpointer.js';
 import { isTmpfs } from './mounts.js';
 import { migrate } from './migrations.js';
 import type {
@@ -41,6 +42,13 @@ export interface StoreOptions {
   log?: StoreLogger;
   /** mount table reader, injected by tests */
   mountTable?: () => string;
+  /**
+   * row bytes committed after which the WAL is checkpointed on a worker thread (default 16 MiB);
+   * four times as much without a completed checkpoint and the event loop does it itself
+   */
+  checkpointAfterBytes?: number;
+  /** false: no worker thread; the bound above is then met on the event loop */
+  backgroundCheckpoint?: boolean;
   /** fdatasync of the WAL file on the thread pool; injected by tests to hold or fail a sync */
   walSync?: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
 }
@@ -68,6 +76,10 @@ const SEQ_BLOCK = 100_000;
 const PENDING_FACTOR = 10;
 /** once over quota, evict down to this share of it so eviction does not run on every commit */
 const EVICT_TARGET = 0.9;
+/** what a row adds to the WAL beyond its payload and frame (page headers, cells, index) */
+const WAL_ROW_OVERHEAD = 64;
+/** row bytes without a completed background checkpoint, x checkpointAfterBytes: checkpoint inline */
+const INLINE_CHECKPOINT_FACTOR = 4;
 /** rows committed but awaiting their WAL sync beyond groupCommitMaxRows x this: sync inline (bounds the heap a slow disk can cost, like PENDING_FACTOR) */
 const UNSYNCED_FACTOR = 10;
 /** protected rows alone beyond quota x this: refuse unprotected rows (never drop alarms) */
@@ -197,6 +209,13 @@ export class Store {
   private syncInFlight: Promise<void> | undefined;
   /** highest seq known durable; readers never see past it (a seq the cloud saw must survive) */
   private durableSeq: number;
+  private readonly checkpointer: BackgroundCheckpointer | undefined;
+  private readonly checkpointAfterBytes: number;
+  /** row bytes committed since the last completed checkpoint: a proxy for WAL growth */
+  private walBytesSinceCheckpoint = 0;
+  private walBytesAtRequest = 0;
+  /** checkpoints the event loop ran itself because the background ones fell behind */
+  inlineCheckpoints = 0;
   private nextSeq: number;
   private seqFloor: number;
   private backlogRows = { evt: 0, pos: 0 };
@@ -220,9 +239,9 @@ export class Store {
     this.now = options.now ?? Date.now;
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('busy_timeout = 5000');
-    // Checkpoints are scheduled explicitly (ops jobs and close), not by page count, so a burst of
-    // ingest never stalls on one; 10k pages is a safety net against an ever-growing WAL.
-    db.pragma('wal_autocheckpoint = 10000');
+    // No checkpoint inside a commit on the event loop: the store asks the background
+    // checkpointer by bytes written (maybeCheckpoint), the ops job every few minutes, close() last.
+    db.pragma('wal_autocheckpoint = 0');
     this.stmts = {
       insert: db.prepare(
         'INSERT INTO outbox (seq, lane, type, device_id, protected, received_at, payload, raw, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -285,6 +304,13 @@ export class Store {
     this.reserveSeqs(this.nextSeq);
     this.durableSeq = this.nextSeq - 1;
     this.asyncSync = options.synchronous !== 'normal';
+    this.checkpointAfterBytes = options.checkpointAfterBytes ?? 16 * 1024 * 1024;
+    if (options.backgroundCheckpoint !== false) {
+      this.checkpointer = new BackgroundCheckpointer(path, log, () => {
+        this.walBytesSinceCheckpoint = 0;
+        this.walBytesAtRequest = 0;
+      });
+    }
     this.recountBacklog();
   }
 
@@ -305,6 +331,7 @@ export class Store {
       throw err;
     }
     this.commitCount++;
+    this.maybeCheckpoint();
     // A synchronous=FULL commit syncs the whole WAL: every group committed before it is durable.
     this.markDurable(this.nextSeq - 1);
     this.notify(committed);
@@ -379,6 +406,7 @@ export class Store {
         if (this.asyncSync) this.stmts.syncFull.run();
       }
       this.commitCount++;
+      this.maybeCheckpoint();
     } catch (err) {
       // Nothing of this group is durable: every waiter learns it, none is acknowledged. The seqs
       // it took are handed out again: a hole would stall the cloud's contiguous acknowledgement.
@@ -505,6 +533,7 @@ export class Store {
       const seq = this.nextSeq++;
       if (seq >= this.seqFloor) this.reserveSeqs(seq);
       const bytes = Buffer.byteLength(r.payload) + (r.raw?.length ?? 0);
+      this.walBytesSinceCheckpoint += bytes + WAL_ROW_OVERHEAD;
       this.stmts.insert.run(seq, r.lane, r.type, r.deviceId, r.protected ? 1 : 0, r.receivedAtMs, r.payload, r.raw, bytes);
       this.backlogRows[r.lane]++;
       this.backlogBytes += bytes;
@@ -822,9 +851,48 @@ export class Store {
     return rows.map((r) => ({ id: r.id, commandId: r.command_id, ts: r.ts, state: r.state, reason: r.reason, detail: r.detail }));
   }
 
+  /** PASSIVE goes to the background checkpointer when there is one; TRUNCATE runs here. */
   checkpoint(mode: 'PASSIVE' | 'TRUNCATE' = 'PASSIVE'): void {
     this.assertOpen();
+    if (mode === 'PASSIVE' && this.checkpointer) {
+      this.walBytesAtRequest = this.walBytesSinceCheckpoint;
+      this.checkpointer.request();
+      return;
+    }
     this.db.pragma(`wal_checkpoint(${mode})`);
+    this.walBytesSinceCheckpoint = 0;
+  }
+
+  /** background checkpoints completed (tests, metrics) */
+  get backgroundCheckpoints(): number {
+    return this.checkpointer?.completed ?? 0;
+  }
+
+  /** Resolves once no background checkpoint is running (tests). */
+  checkpointIdle(): Promise<void> {
+    return this.checkpointer?.idle() ?? Promise.resolve();
+  }
+
+  private maybeCheckpoint(): void {
+    const written = this.walBytesSinceCheckpoint;
+    if (written < this.checkpointAfterBytes) return;
+    if (this.checkpointer && written < this.checkpointAfterBytes * INLINE_CHECKPOINT_FACTOR) {
+      // Once per threshold's worth of bytes, not after every commit while one runs.
+      if (this.walBytesAtRequest === 0 || written - this.walBytesAtRequest >= this.checkpointAfterBytes) {
+        this.walBytesAtRequest = written;
+        this.checkpointer.request();
+      }
+      return;
+    }
+    // No worker, or it has fallen far behind: bound the WAL here, on the event loop.
+    try {
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+      this.inlineCheckpoints++;
+      this.walBytesSinceCheckpoint = 0;
+      this.walBytesAtRequest = 0;
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'WAL checkpoint failed');
+    }
   }
 
   vacuum(): void {
@@ -848,6 +916,7 @@ export class Store {
     if (this.closed) return;
     this.accepting = false;
     await this.flush();
+    await this.checkpointer?.close();
     if (this.walFd !== undefined) {
       closeSync(this.walFd);
       this.walFd = undefined;
