@@ -127,29 +127,40 @@ export function parseDegreesMinutesIn(text: string, from: number, to: number, he
   let degrees: number;
   let minutes: number;
   const leadingMinus = text.charCodeAt(start) === 0x2d;
-  // Hot path (every position of three families): only look for the rare dash form when a '-'
-  // appears after the first character.
-  let dot = false;
+  // One pass over the hot path (every position of three families): the digits as one integer,
+  // where the decimal point is, and whether the rare dash form is possible (a '-' after the first
+  // character).
+  let digits = 0;
+  let dotAt = -1;
+  let plain = true;
   let innerDash = false;
-  for (let i = start + 1; i < end; i++) {
+  for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x2e) dot = true;
-    else if (c === 0x2d) innerDash = true;
+    if (c >= 0x30 && c <= 0x39) digits = digits * 10 + (c - 0x30);
+    else if (c === 0x2e && dotAt < 0 && i > start) dotAt = i;
+    else {
+      plain = false;
+      if (c === 0x2d && i > start) innerDash = true;
+    }
   }
-  if (text.charCodeAt(start) === 0x2e) dot = true;
-  const dash = innerDash ? /^-?(\d{1,3})-(\d{1,2}(?:\.\d+)?)$/.exec(text.slice(start, end)) : null;
-  if (dash) {
-    degrees = Number(dash[1]);
-    minutes = Number(dash[2]);
-  } else {
+  // `^\d+(\.\d+)?$`
+  if (plain && dotAt === end - 1) plain = false;
+  if (plain) {
     // [D]DDMM.MMMM read as one number: degrees are what lies above the hundreds. Without a decimal
     // point the last 4 digits are minute decimals (`37573392` = 3757.3392).
-    const parsed = parseDecimal(text, start, end, false);
-    if (Number.isNaN(parsed)) throw badCoordinate(text, from, to);
-    if (!dot && end - start < 5) throw badCoordinate(text, from, to);
-    const value = dot ? parsed : parsed / 10_000;
+    if (dotAt < 0 && end - start < 5) throw badCoordinate(text, from, to);
+    // Up to 15 digits are an exact integer, and one division by an exact power of ten rounds as
+    // Number(text) does; longer texts go to Number.
+    const count = end - start - (dotAt >= 0 ? 1 : 0);
+    const parsed = count > 15 ? Number(text.slice(start, end)) : dotAt >= 0 ? digits / (POW10[end - dotAt - 1] as number) : digits;
+    const value = dotAt >= 0 ? parsed : parsed / 10_000;
     degrees = Math.floor(value / 100);
     minutes = value - degrees * 100;
+  } else {
+    const dash = innerDash ? /^-?(\d{1,3})-(\d{1,2}(?:\.\d+)?)$/.exec(text.slice(start, end)) : null;
+    if (!dash) throw badCoordinate(text, from, to);
+    degrees = Number(dash[1]);
+    minutes = Number(dash[2]);
   }
   if (!Number.isFinite(degrees) || !Number.isFinite(minutes) || minutes >= 60) throw badCoordinate(text, from, to);
   let value = degrees + minutes / 60;

@@ -165,26 +165,36 @@ function fieldNumber(s: string, from: number, to: number): number {
 
 /**
  * Fixed-width GPS block at `at`: YYMMDD, A|V, lat, N|S, [space], lon, E|W, speed (5 chars),
- * HHMMSS, course (6 chars), [`,`], I/O (8 hex), `L` + odometer.
+ * HHMMSS, course (6 chars), [`,`], I/O (8 hex), `L` + odometer. The whole layout is checked
+ * before anything is set on the message.
  */
 function applyFixedGps(m: DecodedMessage, s: string, at: number, required: boolean): void {
-  const block = fixedGpsBlock(s, at);
-  if (block < 0) {
-    if (required) throw new DecodeError(`${m.msgType}: GPS block not recognised`);
-    return;
-  }
+  let ok = s.length >= at + 7 && allDigits(s, at, at + 6);
+  const validity = s.charCodeAt(at + 6);
+  ok = ok && (validity === 0x41 || validity === 0x56);
   const latAt = at + 7;
-  const latEnd = coordinateEnd(s, latAt, 3, 4);
+  const latEnd = ok ? coordinateEnd(s, latAt, 3, 4) : -1;
+  const ns = s.charCodeAt(latEnd);
+  ok = latEnd >= 0 && (ns === 0x4e || ns === 0x53);
   const lonAt = latEnd + 1 + (s.charCodeAt(latEnd + 1) === 0x20 ? 1 : 0);
-  const lonEnd = coordinateEnd(s, lonAt, 3, 5);
+  const lonEnd = ok ? coordinateEnd(s, lonAt, 3, 5) : -1;
+  const ew = s.charCodeAt(lonEnd);
+  ok = lonEnd >= 0 && (ew === 0x45 || ew === 0x57);
   const speedAt = lonEnd + 1;
   const timeAt = speedAt + 5;
   const courseAt = timeAt + 6;
+  ok = ok && s.length >= courseAt + 6 && allDigits(s, timeAt, courseAt);
+  for (let i = speedAt; ok && i < timeAt; i++) ok = isAny(s.charCodeAt(i));
+  for (let i = courseAt; ok && i < courseAt + 6; i++) ok = isAny(s.charCodeAt(i));
+  if (!ok) {
+    if (required) throw new DecodeError(`${m.msgType}: GPS block not recognised`);
+    return;
+  }
   m.type = 'position';
-  m.valid = s.charCodeAt(at + 6) === 0x41;
-  m.lat = parseDegreesMinutesIn(s, latAt, latEnd, s.charCodeAt(latEnd) === 0x53 ? 'S' : 'N');
-  m.lon = parseDegreesMinutesIn(s, lonAt, lonEnd, s.charCodeAt(lonEnd) === 0x57 ? 'W' : 'E');
-  const kmh = fieldNumber(s, speedAt, speedAt + 5);
+  m.valid = validity === 0x41;
+  m.lat = parseDegreesMinutesIn(s, latAt, latEnd, ns === 0x53 ? 'S' : 'N');
+  m.lon = parseDegreesMinutesIn(s, lonAt, lonEnd, ew === 0x57 ? 'W' : 'E');
+  const kmh = fieldNumber(s, speedAt, timeAt);
   if (Number.isFinite(kmh)) m.speedKmh = round2(kmh);
   const c = fieldNumber(s, courseAt, courseAt + 6);
   if (Number.isFinite(c) && c >= 0 && c <= 360) m.course = c;
@@ -197,28 +207,6 @@ function applyFixedGps(m: DecodedMessage, s: string, at: number, required: boole
   let ioAt = courseAt + 6;
   if (s.charCodeAt(ioAt) === 0x2c) ioAt++;
   if (isHexRun(s, ioAt, 8)) applyIo(m, s.slice(ioAt, ioAt + 8));
-}
-
-/** The GPS block's layout checks; the index after the course field, or -1 when it does not match. */
-function fixedGpsBlock(s: string, at: number): number {
-  if (s.length < at + 6 || !allDigits(s, at, at + 6)) return -1;
-  const validity = s.charCodeAt(at + 6);
-  if (validity !== 0x41 && validity !== 0x56) return -1;
-  const latEnd = coordinateEnd(s, at + 7, 3, 4);
-  if (latEnd < 0) return -1;
-  const ns = s.charCodeAt(latEnd);
-  if (ns !== 0x4e && ns !== 0x53) return -1;
-  const lonAt = latEnd + 1 + (s.charCodeAt(latEnd + 1) === 0x20 ? 1 : 0);
-  const lonEnd = coordinateEnd(s, lonAt, 3, 5);
-  if (lonEnd < 0) return -1;
-  const ew = s.charCodeAt(lonEnd);
-  if (ew !== 0x45 && ew !== 0x57) return -1;
-  const speedAt = lonEnd + 1;
-  if (s.length < speedAt + 17) return -1;
-  for (let i = speedAt; i < speedAt + 5; i++) if (!isAny(s.charCodeAt(i))) return -1;
-  if (!allDigits(s, speedAt + 5, speedAt + 11)) return -1;
-  for (let i = speedAt + 11; i < speedAt + 17; i++) if (!isAny(s.charCodeAt(i))) return -1;
-  return speedAt + 17;
 }
 
 function isHexRun(s: string, at: number, n: number): boolean {
