@@ -56,7 +56,7 @@ interface GapsFlags {
 export function registerSinkGapsCommand(program: Command): void {
   program
     .command('sink-gaps')
-    .description("per gateway: contiguous seq, highest seq, records stored, announced gaps and the missing ranges no gap announced")
+    .description('per gateway: contiguous seq, highest seq, records stored, announced gaps, the missing ranges no gap announced and the dead letters')
     .requiredOption('--db <url>', 'sqlite:<path> or postgres://...')
     .option('--gw <id>', 'one gateway (default: every gateway in the database)')
     .option('--json', 'one JSON document')
@@ -70,10 +70,14 @@ export function registerSinkGapsCommand(program: Command): void {
         const reports: GapReport[] = [];
         for (const gw of gws) {
           const r = await db.gapReport(gw, limit);
-          if (flags.gw && r.stored === 0 && r.announcedTotal === 0) throw new UserError(`gateway "${gw}" has no records or gaps in ${redact(flags.db)}`);
+          if (flags.gw && r.stored === 0 && r.announcedTotal === 0 && r.deadLetters === 0) throw new UserError(`gateway "${gw}" has no records or gaps in ${redact(flags.db)}`);
           reports.push(r);
         }
-        process.stdout.write(flags.json ? JSON.stringify({ v: 1, gateways: reports }) + '\n' : formatReports(reports));
+        // Dead letters whose topic named no gateway belong to none of the reports.
+        const unattributed = flags.gw ? 0 : await db.deadLetterCount(null);
+        process.stdout.write(
+          flags.json ? JSON.stringify({ v: 1, gateways: reports, ...(flags.gw ? {} : { deadLettersWithoutGateway: unattributed }) }) + '\n' : formatReports(reports, unattributed),
+        );
       } finally {
         await db.close();
       }
@@ -98,9 +102,10 @@ async function openForReading(url: string): Promise<SinkDb> {
   }
 }
 
-export function formatReports(reports: readonly GapReport[]): string {
-  if (reports.length === 0) return 'no gateways in this sink database\n';
+export function formatReports(reports: readonly GapReport[], deadLettersWithoutGateway = 0): string {
   const n = String;
+  const tail = deadLettersWithoutGateway > 0 ? `dead letters naming no gateway: ${n(deadLettersWithoutGateway)}\n` : '';
+  if (reports.length === 0) return 'no gateways in this sink database\n' + tail;
   const lines: string[] = [];
   for (const r of reports) {
     lines.push(`${r.gw}: contiguous up to ${n(r.contiguous)}, highest seq ${n(r.maxSeq)}, ${n(r.stored)} records stored`);
@@ -110,6 +115,7 @@ export function formatReports(reports: readonly GapReport[]): string {
     lines.push(`  missing, not announced: ${n(r.missingRanges)} ranges, ${n(r.missingSeqs)} seqs`);
     for (const m of r.missing) lines.push(`    ${n(m.from)}-${n(m.to)}  ${n(m.count)} seqs`);
     if (r.missingRanges > r.missing.length) lines.push(`    ... and ${n(r.missingRanges - r.missing.length)} more ranges`);
+    lines.push(`  dead letters (messages acknowledged unstored): ${n(r.deadLetters)}`);
   }
-  return lines.join('\n') + '\n';
+  return lines.join('\n') + '\n' + tail;
 }

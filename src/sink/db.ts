@@ -52,6 +52,8 @@ export interface GapReport {
   missing: SeqRange[];
   missingRanges: number;
   missingSeqs: number;
+  /** messages of this gateway the sink acknowledged without storing (unreadable, refused) */
+  deadLetters: number;
 }
 
 export interface SinkDb {
@@ -73,10 +75,66 @@ export interface SinkDb {
   gateways(): Promise<string[]>;
   /** `limit` bounds both lists; the totals count everything */
   gapReport(gw: string, limit?: number): Promise<GapReport>;
+  /** Keeps a message the sink could not use (payload cut at DEAD_LETTER_MAX_BYTES, its full length kept). */
+  storeDeadLetter(d: DeadLetter): Promise<void>;
+  /** dead letters of one gateway, or (null) of topics that named none; 0 before schema 3 */
+  deadLetterCount(gw: string | null): Promise<number>;
+  /** the oldest `limit` dead letters, all gateways */
+  deadLetters(limit?: number): Promise<StoredDeadLetter[]>;
   close(): Promise<void>;
 }
 
-export const SINK_SCHEMA_VERSION = 2;
+/** A message the sink acknowledged without storing its records, kept for forensics. */
+export interface DeadLetter {
+  /** from the topic; null when the topic named none */
+  gw: string | null;
+  topic: string;
+  /** ISO 8601 */
+  receivedAt: string;
+  reason: string;
+  /** the bytes as received (for a record the database refused: that record's JSON) */
+  payload: Buffer;
+  /**
+   * The seq of a single record the database refused. Stored with a `dead_letter` gap over it, so
+   * the contiguous seq (down/ack) moves past it: the record is kept, here, and a gateway that got
+   * no down/ack for it would resend it forever, to be refused each time.
+   */
+  seq?: number | null;
+}
+
+export interface StoredDeadLetter extends DeadLetter {
+  id: number;
+  /** the payload's full length; more than `payload.length` when it was cut */
+  payloadBytes: number;
+}
+
+/** A dead letter keeps at most this much of its payload: a broker allows 256 MiB messages. */
+export const DEAD_LETTER_MAX_BYTES = 1024 * 1024;
+
+/**
+ * The database refused the batch's content (a value out of range, a string it cannot hold), not
+ * a storage failure: delivering the same message again fails the same way, so the sink keeps it
+ * as a dead letter instead of leaving it unacknowledged.
+ */
+export class RejectedBatchError extends Error {
+  override readonly name = 'RejectedBatchError';
+}
+
+// PostgreSQL SQLSTATE classes caused by the data itself: 22 data exception (bigint out of range,
+// \u0000 in a jsonb string), 54 program limit exceeded (an index row over the btree limit, e.g. a
+// gateway id of several KB). Anything else (connection, disk full, shutdown) is a storage failure.
+function pgRejects(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54'));
+}
+
+// SQLite result codes caused by the data itself (a string or blob over SQLITE_MAX_LENGTH).
+function sqliteRejects(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_TOOBIG' || code === 'SQLITE_MISMATCH';
+}
+
+export const SINK_SCHEMA_VERSION = 3;
 
 /** Rows per multi-row INSERT: large enough to amortize the per-statement cost, small enough for any SQLite variable limit. */
 const CHUNK = 100;
@@ -110,7 +168,8 @@ function planBatch(recs: readonly SinkRecord[]): PlannedBatch {
   const devices = new Map<string, DeviceUpdate>();
   for (const r of recs) {
     const type = r.type;
-    if (type === 'gap' && Number.isInteger(r.fromSeq) && Number.isInteger(r.toSeq) && (r.fromSeq as number) <= (r.toSeq as number)) {
+    // Safe integers only: a bigint column refuses anything past 2^63, and such a bound is no seq.
+    if (type === 'gap' && Number.isSafeInteger(r.fromSeq) && Number.isSafeInteger(r.toSeq) && (r.fromSeq as number) <= (r.toSeq as number)) {
       gaps.push({ from: r.fromSeq as number, to: r.toSeq as number, reason: String(r['reason'] ?? '') });
     }
     // A storage reset jumps seqs past everything the quarantined database held.
@@ -153,8 +212,11 @@ function announcedSql(p1: string, pLimit: string): string {
 }
 
 const GATEWAYS_SQL = 'SELECT gw FROM records GROUP BY gw UNION SELECT gw FROM gaps ORDER BY 1';
+// A gateway whose every message was unreadable is still a gateway to report.
+const GATEWAYS_WITH_DEAD_LETTERS_SQL = 'SELECT gw FROM records GROUP BY gw UNION SELECT gw FROM gaps UNION SELECT gw FROM dead_letters WHERE gw IS NOT NULL ORDER BY 1';
 
 interface ReportRows {
+  deadLetters: number;
   stored: number;
   maxSeq: number;
   maxGapTo: number;
@@ -176,6 +238,7 @@ function buildReport(gw: string, r: ReportRows): GapReport {
     missing,
     missingRanges: Number(r.holes[0]?.ranges ?? 0),
     missingSeqs: Number(r.holes[0]?.seqs ?? 0),
+    deadLetters: r.deadLetters,
   };
 }
 
@@ -235,6 +298,17 @@ const MIGRATIONS: Migration[] = [
       ALTER INDEX devices_v2_pkey RENAME TO devices_pkey;
       ${DEVICE_LATEST_VIEW};`,
   },
+  {
+    // Messages the sink acknowledged without storing them: acknowledging is what keeps one
+    // unreadable message from being redelivered forever ahead of everything behind it.
+    version: 3,
+    sqlite: `
+      CREATE TABLE dead_letters (id INTEGER PRIMARY KEY, gw TEXT, seq INTEGER, topic TEXT NOT NULL, received_at TEXT NOT NULL, reason TEXT NOT NULL, payload BLOB NOT NULL, payload_bytes INTEGER NOT NULL);
+      CREATE INDEX dead_letters_gw ON dead_letters (gw);`,
+    pg: `
+      CREATE TABLE dead_letters (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, gw TEXT, seq BIGINT, topic TEXT NOT NULL, received_at TEXT NOT NULL, reason TEXT NOT NULL, payload BYTEA NOT NULL, payload_bytes BIGINT NOT NULL);
+      CREATE INDEX dead_letters_gw ON dead_letters (gw);`,
+  },
 ];
 
 // Each column moves only forward in seq, whatever order the batches arrive in; a row with
@@ -285,6 +359,7 @@ export class SqliteSinkDb implements SinkDb {
   private readonly inserts = new Map<number, Database.Statement>();
   private readonly upserts = new Map<number, Database.Statement>();
   private gapStmt: Database.Statement | undefined;
+  private deadLetterTable = false;
 
   constructor(path: string, opts: OpenOptions = {}) {
     this.db = new Database(path, { fileMustExist: opts.reader ?? false });
@@ -341,6 +416,15 @@ export class SqliteSinkDb implements SinkDb {
   }
 
   async storeBatch(gw: string, recs: readonly SinkRecord[], texts?: readonly string[]): Promise<void> {
+    try {
+      this.storeBatchSync(gw, recs, texts);
+    } catch (err) {
+      if (sqliteRejects(err)) throw new RejectedBatchError((err as Error).message, { cause: err });
+      throw err;
+    }
+  }
+
+  private storeBatchSync(gw: string, recs: readonly SinkRecord[], texts?: readonly string[]): void {
     const plan = planBatch(recs);
     const json = texts?.length === recs.length ? texts : undefined;
     this.db.transaction(() => {
@@ -416,7 +500,7 @@ export class SqliteSinkDb implements SinkDb {
   }
 
   async gateways(): Promise<string[]> {
-    return this.db.prepare(GATEWAYS_SQL).pluck().all() as string[];
+    return this.db.prepare(this.hasDeadLetters() ? GATEWAYS_WITH_DEAD_LETTERS_SQL : GATEWAYS_SQL).pluck().all() as string[];
   }
 
   async gapReport(gw: string, limit = 1000): Promise<GapReport> {
@@ -424,6 +508,7 @@ export class SqliteSinkDb implements SinkDb {
       const totals = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS max FROM records WHERE gw = ?').get(gw) as { n: number; max: number };
       const maxGapTo = this.db.prepare('SELECT COALESCE(MAX(to_seq), 0) FROM gaps WHERE gw = ?').pluck().get(gw) as number;
       return buildReport(gw, {
+        deadLetters: this.countDeadLetters(gw),
         stored: totals.n,
         maxSeq: totals.max,
         maxGapTo,
@@ -431,6 +516,46 @@ export class SqliteSinkDb implements SinkDb {
         holes: this.db.prepare(holesSql('@gw', '@limit')).all({ gw, limit }) as ReportRows['holes'],
       });
     })();
+  }
+
+  /** Readers (`tkgw sink-gaps`) do not migrate: a database of schema 2 has no dead-letter table. */
+  private hasDeadLetters(): boolean {
+    this.deadLetterTable ||= this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dead_letters'").get() !== undefined;
+    return this.deadLetterTable;
+  }
+
+  private countDeadLetters(gw: string | null): number {
+    if (!this.hasDeadLetters()) return 0;
+    return this.db.prepare('SELECT COUNT(*) FROM dead_letters WHERE gw IS ?').pluck().get(gw) as number;
+  }
+
+  async storeDeadLetter(d: DeadLetter): Promise<void> {
+    const seq = d.gw === null ? null : (d.seq ?? null);
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT INTO dead_letters (gw, seq, topic, received_at, reason, payload, payload_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(d.gw, seq, d.topic, d.receivedAt, d.reason, d.payload.subarray(0, DEAD_LETTER_MAX_BYTES), d.payload.length);
+      if (seq !== null) this.db.prepare("INSERT INTO gaps (gw, from_seq, to_seq, reason) VALUES (?, ?, ?, 'dead_letter') ON CONFLICT DO NOTHING").run(d.gw, seq, seq);
+    })();
+  }
+
+  async deadLetterCount(gw: string | null): Promise<number> {
+    return this.countDeadLetters(gw);
+  }
+
+  async deadLetters(limit = 1000): Promise<StoredDeadLetter[]> {
+    if (!this.hasDeadLetters()) return [];
+    const rows = this.db.prepare('SELECT id, gw, seq, topic, received_at, reason, payload, payload_bytes FROM dead_letters ORDER BY id LIMIT ?').all(limit) as Array<{
+      id: number;
+      gw: string | null;
+      seq: number | null;
+      topic: string;
+      received_at: string;
+      reason: string;
+      payload: Buffer;
+      payload_bytes: number;
+    }>;
+    return rows.map((r) => ({ id: r.id, gw: r.gw, seq: r.seq, topic: r.topic, receivedAt: r.received_at, reason: r.reason, payload: r.payload, payloadBytes: r.payload_bytes }));
   }
 
   async close(): Promise<void> {
@@ -461,6 +586,8 @@ export function advance(upTo: number, seqs: readonly number[], gaps: ReadonlyArr
 const PG_MIGRATE_LOCK = 7_301_993;
 
 export class PgSinkDb implements SinkDb {
+  private deadLetterTable = false;
+
   private constructor(private readonly pool: import('pg').Pool) {}
 
   static async connect(url: string): Promise<PgSinkDb> {
@@ -504,6 +631,15 @@ export class PgSinkDb implements SinkDb {
   async storeBatch(gw: string, recs: readonly SinkRecord[], texts?: readonly string[]): Promise<void> {
     if (recs.length === 0) return;
     const { gaps, devices: d } = planBatch(recs);
+    try {
+      await this.storeQuery(gw, recs, texts, gaps, d);
+    } catch (err) {
+      if (pgRejects(err)) throw new RejectedBatchError((err as Error).message, { cause: err });
+      throw err;
+    }
+  }
+
+  private async storeQuery(gw: string, recs: readonly SinkRecord[], texts: readonly string[] | undefined, gaps: PlannedBatch['gaps'], d: DeviceUpdate[]): Promise<void> {
     await this.pool.query({
       name: 'sink_store_batch',
       text: PG_STORE_BATCH,
@@ -549,7 +685,47 @@ export class PgSinkDb implements SinkDb {
   }
 
   async gateways(): Promise<string[]> {
-    return (await this.pool.query(GATEWAYS_SQL)).rows.map((r: { gw: string }) => r.gw);
+    return (await this.pool.query((await this.hasDeadLetters(this.pool)) ? GATEWAYS_WITH_DEAD_LETTERS_SQL : GATEWAYS_SQL)).rows.map((r: { gw: string }) => r.gw);
+  }
+
+  /** Readers (`tkgw sink-gaps`) do not migrate: a database of schema 2 has no dead-letter table. */
+  private async hasDeadLetters(q: Pick<import('pg').ClientBase, 'query'>): Promise<boolean> {
+    this.deadLetterTable ||= ((await q.query("SELECT to_regclass('dead_letters') IS NOT NULL AS t")).rows[0] as { t: boolean }).t;
+    return this.deadLetterTable;
+  }
+
+  private async countDeadLetters(q: Pick<import('pg').ClientBase, 'query'>, gw: string | null): Promise<number> {
+    if (!(await this.hasDeadLetters(q))) return 0;
+    return Number(((await q.query('SELECT COUNT(*) AS n FROM dead_letters WHERE gw IS NOT DISTINCT FROM $1', [gw])).rows[0] as { n: string }).n);
+  }
+
+  async storeDeadLetter(d: DeadLetter): Promise<void> {
+    const seq = d.gw === null ? null : (d.seq ?? null);
+    // One statement, one transaction: the dead letter and the gap over its seq together.
+    await this.pool.query(
+      `WITH dl AS (INSERT INTO dead_letters (gw, seq, topic, received_at, reason, payload, payload_bytes) VALUES ($1, $2::bigint, $3, $4, $5, $6, $7))
+       INSERT INTO gaps (gw, from_seq, to_seq, reason) SELECT $1, $2::bigint, $2::bigint, 'dead_letter' WHERE $2::bigint IS NOT NULL ON CONFLICT DO NOTHING`,
+      [d.gw, seq, d.topic, d.receivedAt, d.reason, d.payload.subarray(0, DEAD_LETTER_MAX_BYTES), d.payload.length],
+    );
+  }
+
+  async deadLetterCount(gw: string | null): Promise<number> {
+    return this.countDeadLetters(this.pool, gw);
+  }
+
+  async deadLetters(limit = 1000): Promise<StoredDeadLetter[]> {
+    if (!(await this.hasDeadLetters(this.pool))) return [];
+    const rows = (await this.pool.query('SELECT id, gw, seq, topic, received_at, reason, payload, payload_bytes FROM dead_letters ORDER BY id LIMIT $1', [limit])).rows as Array<{
+      id: string;
+      gw: string | null;
+      seq: string | null;
+      topic: string;
+      received_at: string;
+      reason: string;
+      payload: Buffer;
+      payload_bytes: string;
+    }>;
+    return rows.map((r) => ({ id: Number(r.id), gw: r.gw, seq: r.seq === null ? null : Number(r.seq), topic: r.topic, receivedAt: r.received_at, reason: r.reason, payload: r.payload, payloadBytes: Number(r.payload_bytes) }));
   }
 
   async gapReport(gw: string, limit = 1000): Promise<GapReport> {
@@ -561,8 +737,9 @@ export class PgSinkDb implements SinkDb {
       const maxGapTo = (await client.query('SELECT COALESCE(MAX(to_seq), 0) AS t FROM gaps WHERE gw = $1', [gw])).rows[0] as { t: string };
       const announced = (await client.query(announcedSql('$1', '$2'), [gw, limit])).rows as ReportRows['announced'];
       const holes = (await client.query(holesSql('$1', '$2'), [gw, limit])).rows as ReportRows['holes'];
+      const deadLetters = await this.countDeadLetters(client, gw);
       await client.query('COMMIT');
-      return buildReport(gw, { stored: Number(totals.n), maxSeq: Number(totals.max), maxGapTo: Number(maxGapTo.t), announced, holes });
+      return buildReport(gw, { deadLetters, stored: Number(totals.n), maxSeq: Number(totals.max), maxGapTo: Number(maxGapTo.t), announced, holes });
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;

@@ -3,10 +3,17 @@
  * records stored idempotently by (gateway, seq) in one transaction per batch, the PUBACK sent
  * only after the commit, and `down/ack` with the highest contiguous seq the DATABASE holds (so
  * several sink processes in one group never acknowledge what another has not committed).
+ *
+ * Two kinds of failure, handled apart. A message the sink cannot use (not gzip on a `/z` topic,
+ * not JSON, no `recs` array, refused by the database) fails the same way on every delivery: it
+ * is kept as a dead letter and acknowledged, or it would be redelivered forever ahead of
+ * everything behind it. A storage failure (database down, disk full) may heal: that message is
+ * not acknowledged, and the sink reconnects after a pause growing while the database fails, so
+ * the broker delivers it again.
  */
 import { gunzipSync } from 'node:zlib';
 import type { MqttClient } from 'mqtt';
-import type { SinkDb, SinkRecord } from './db.js';
+import { RejectedBatchError, type SinkDb, type SinkRecord } from './db.js';
 import { recordSpans } from './json.js';
 
 export interface SinkOptions {
@@ -16,6 +23,10 @@ export interface SinkOptions {
   topicRoot: string;
   clientId: string;
   ackIntervalMs?: number;
+  /** pause before reconnecting after a storage failure (default 1 s), doubling per failure in a row */
+  retryMinMs?: number;
+  /** the longest such pause (default 30 s) */
+  retryMaxMs?: number;
 }
 
 export interface SinkLogger {
@@ -24,12 +35,44 @@ export interface SinkLogger {
   error(obj: object, msg?: string): void;
 }
 
+// A gateway id as the gateway's configuration allows it: also what keeps an absurd topic level
+// out of the databases' gw indexes (a PostgreSQL btree refuses keys over ~2.7 kB).
+const GATEWAY_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+// The gateway's batches are at most 8 MiB of JSON (`uplink.batchMaxBytes`); the cap keeps a
+// small gzip bomb from taking the sink's memory.
+const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+
+/** Why a message cannot be used: it is kept as a dead letter and acknowledged. */
+class Unusable extends Error {}
+
+interface Batch {
+  gw: string;
+  root: string;
+  recs: SinkRecord[];
+  /** each record's JSON as received, when the span scan vouches for the envelope */
+  texts: string[] | undefined;
+  /** records without a safe-integer seq, skipped */
+  skipped: number;
+  total: number;
+}
+
 export class Sink {
   private client: MqttClient | undefined;
   private readonly dirty = new Map<string, string>(); // gw -> its topic root
   private readonly acked = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = 0;
+  private stopping = false;
+  /** records stored */
   stored = 0;
+  /** messages (or records the database refused) kept as dead letters and acknowledged */
+  deadLettered = 0;
+  /** records skipped for want of an integer seq */
+  skipped = 0;
+  /** deliveries left unacknowledged because storing failed */
+  storeFailures = 0;
 
   constructor(
     private readonly options: SinkOptions,
@@ -50,12 +93,11 @@ export class Sink {
       // The PUBACK waits for the commit: a crash before it makes the broker redeliver.
       customHandleAcks: (topic, message, _packet, done) => {
         this.handle(topic, message).then(
-          () => done(0),
-          (err: unknown) => {
-            this.log.error({ topic, err: String(err) }, 'batch not stored: not acknowledged');
-            // Not acknowledging keeps the message with the broker for redelivery.
-            this.client?.end(true, {}, () => this.client?.reconnect());
+          () => {
+            this.retryMs = 0;
+            done(0);
           },
+          (err: unknown) => this.storageFailed(topic, err),
         );
       },
     });
@@ -72,35 +114,87 @@ export class Sink {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.sendAcks();
     await this.client?.endAsync();
     await this.db.close();
   }
 
+  /**
+   * Not acknowledging keeps the message with the broker; mqtt.js offers no way to refuse one
+   * message and go on, so the session is dropped and resumed, which redelivers it. The pause
+   * keeps a database that stays down from turning that into a reconnect loop.
+   */
+  private storageFailed(topic: string, err: unknown): void {
+    this.storeFailures++;
+    const min = this.options.retryMinMs ?? 1000;
+    this.retryMs = this.retryMs === 0 ? min : Math.min(this.retryMs * 2, this.options.retryMaxMs ?? 30_000);
+    const delay = this.retryMs;
+    this.log.error({ topic, err: String(err), retryInMs: delay }, 'batch not stored: not acknowledged, reconnecting after a pause');
+    const client = this.client;
+    client?.end(true, {}, () => {
+      if (this.stopping) return;
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        if (!this.stopping) client.reconnect();
+      }, delay);
+    });
+  }
+
+  /** Resolves once the message is stored or kept as a dead letter; rejects on a storage failure. */
   private async handle(topic: string, message: Buffer): Promise<void> {
-    const parts = topic.split('/');
-    const gwAt = parts.lastIndexOf('gw');
-    const gw = parts[gwAt + 1];
-    if (gwAt < 0 || !gw) return;
-    const root = parts.slice(0, gwAt + 2).join('/');
-    const text = (topic.endsWith('/z') ? gunzipSync(message) : message).toString('utf8');
-    const env = JSON.parse(text) as { recs?: unknown };
-    const all = Array.isArray(env.recs) ? (env.recs as SinkRecord[]) : [];
-    // Each record's text as received; without it (an envelope the scan does not vouch for) the
-    // database layer serializes the parsed records instead.
-    const spans = recordSpans(text);
-    const texts: string[] | undefined = spans?.length === all.length * 2 ? [] : undefined;
-    const recs: SinkRecord[] = [];
-    for (let i = 0; i < all.length; i++) {
-      const r = all[i] as SinkRecord;
-      if (r === null || typeof r !== 'object' || !Number.isInteger(r.seq)) continue;
-      recs.push(r);
-      if (texts && spans) texts.push(text.slice(spans[2 * i], spans[2 * i + 1]));
+    let batch: Batch;
+    try {
+      batch = parseBatch(topic, message);
+    } catch (err) {
+      if (!(err instanceof Unusable)) throw err;
+      await this.deadLetter(topicGateway(topic), topic, message, err.message);
+      return;
     }
-    await this.db.storeBatch(gw, recs, texts);
-    this.stored += recs.length;
-    this.dirty.set(gw, root);
+    const { gw, recs, texts } = batch;
+    if (batch.skipped > 0) {
+      this.skipped += batch.skipped;
+      this.log.error({ gw, topic, skipped: batch.skipped, records: batch.total }, 'records without an integer seq skipped');
+    }
+    try {
+      await this.db.storeBatch(gw, recs, texts);
+      this.stored += recs.length;
+    } catch (err) {
+      if (!(err instanceof RejectedBatchError)) throw err;
+      await this.storeOneByOne(batch, topic, message, err);
+    }
+    this.dirty.set(gw, batch.root);
+  }
+
+  /**
+   * The database refused something in the batch: each record alone, so one bad record costs
+   * only itself (kept as a dead letter with its own JSON) and the others are stored.
+   */
+  private async storeOneByOne(batch: Batch, topic: string, message: Buffer, batchErr: RejectedBatchError): Promise<void> {
+    const { gw, recs, texts } = batch;
+    if (recs.length <= 1) {
+      await this.deadLetter(gw, topic, message, `refused by the database: ${batchErr.message}`, recs[0]?.seq);
+      return;
+    }
+    for (let i = 0; i < recs.length; i++) {
+      const r = recs[i] as SinkRecord;
+      const t = texts?.[i];
+      try {
+        await this.db.storeBatch(gw, [r], t === undefined ? undefined : [t]);
+        this.stored++;
+      } catch (err) {
+        if (!(err instanceof RejectedBatchError)) throw err;
+        await this.deadLetter(gw, topic, Buffer.from(t ?? JSON.stringify(r)), `record seq ${r.seq} refused by the database: ${err.message}`, r.seq);
+      }
+    }
+  }
+
+  private async deadLetter(gw: string | null, topic: string, payload: Buffer, reason: string, seq?: number): Promise<void> {
+    await this.db.storeDeadLetter({ gw, topic, receivedAt: new Date().toISOString(), reason, payload, seq });
+    this.deadLettered++;
+    this.log.error({ gw, topic, bytes: payload.length, reason }, 'message kept as a dead letter and acknowledged');
   }
 
   /** down/ack only for seqs the database holds contiguously. */
@@ -119,4 +213,50 @@ export class Sink {
       }
     }
   }
+}
+
+/** The topic's gateway id when it names a valid one (what a dead letter is filed under). */
+function topicGateway(topic: string): string | null {
+  const parts = topic.split('/');
+  const gwAt = parts.lastIndexOf('gw');
+  const gw = gwAt < 0 ? undefined : parts[gwAt + 1];
+  return gw !== undefined && GATEWAY_ID.test(gw) ? gw : null;
+}
+
+/** The batch a message carries; throws Unusable with the reason when it carries none. */
+function parseBatch(topic: string, message: Buffer): Batch {
+  const parts = topic.split('/');
+  const gwAt = parts.lastIndexOf('gw');
+  const gw = gwAt < 0 ? undefined : parts[gwAt + 1];
+  if (gw === undefined || !GATEWAY_ID.test(gw)) throw new Unusable('the topic names no valid gateway id (gw/<1-64 of A-Z a-z 0-9 _ ->)');
+  let raw = message;
+  if (topic.endsWith('/z')) {
+    try {
+      raw = gunzipSync(message, { maxOutputLength: MAX_INFLATED_BYTES });
+    } catch (err) {
+      throw new Unusable(`not gzip: ${(err as Error).message}`);
+    }
+  }
+  const text = raw.toString('utf8');
+  let env: unknown;
+  try {
+    env = JSON.parse(text);
+  } catch (err) {
+    throw new Unusable(`not JSON: ${(err as Error).message}`);
+  }
+  const all = env !== null && typeof env === 'object' ? (env as { recs?: unknown }).recs : undefined;
+  if (!Array.isArray(all)) throw new Unusable('no recs array in the envelope');
+  // Each record's text as received; without it (an envelope the scan does not vouch for) the
+  // database layer serializes the parsed records instead.
+  const spans = recordSpans(text);
+  const texts: string[] | undefined = spans?.length === all.length * 2 ? [] : undefined;
+  const recs: SinkRecord[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const r = all[i] as SinkRecord | null;
+    // Safe integers only: past 2^53 a seq is no longer exact, past 2^63 no bigint holds it.
+    if (r === null || typeof r !== 'object' || Array.isArray(r) || !Number.isSafeInteger(r.seq)) continue;
+    recs.push(r);
+    if (texts && spans) texts.push(text.slice(spans[2 * i], spans[2 * i + 1]));
+  }
+  return { gw, root: parts.slice(0, gwAt + 2).join('/'), recs, texts, skipped: all.length - recs.length, total: all.length };
 }

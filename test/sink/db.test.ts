@@ -5,7 +5,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SINK_SCHEMA_VERSION, type SinkRecord } from '../../src/sink/db.js';
+import { DEAD_LETTER_MAX_BYTES, RejectedBatchError, SINK_SCHEMA_VERSION, type SinkRecord } from '../../src/sink/db.js';
 import { recordSpans } from '../../src/sink/json.js';
 import { testBackends } from './backends.js';
 
@@ -164,6 +164,53 @@ for (const backend of backends) {
       await db.migrate();
       assert.equal(await db.schemaVersion(), SINK_SCHEMA_VERSION, 'migrating twice is a no-op');
       assert.equal(await db.count('gw'), 5);
+      await db.close();
+    });
+
+    it('keeps dead letters: the bytes as received, cut at 1 MiB with their full length, counted per gateway', async () => {
+      const db = await backend.open(await backend.fresh());
+      await db.migrate();
+      const small = Buffer.from([0x1f, 0x8b, 0x00, 0xff, 0x00]);
+      const big = Buffer.alloc(DEAD_LETTER_MAX_BYTES + 1, 0x61);
+      await db.storeDeadLetter({ gw: 'gw-a', topic: 't/gw/gw-a/up/pos/z', receivedAt: '2026-01-01T00:00:00.000Z', reason: 'not gzip', payload: small });
+      await db.storeDeadLetter({ gw: 'gw-a', topic: 't/gw/gw-a/up/pos', receivedAt: '2026-01-01T00:00:01.000Z', reason: 'not JSON', payload: big });
+      await db.storeDeadLetter({ gw: null, topic: 'elsewhere/up/pos', receivedAt: '2026-01-01T00:00:02.000Z', reason: 'no gateway', payload: Buffer.alloc(0), seq: 9 });
+      const rows = await db.deadLetters();
+      assert.deepEqual(
+        rows.map((r) => [r.gw, r.seq, r.topic, r.receivedAt, r.reason, r.payload.length, r.payloadBytes]),
+        [
+          ['gw-a', null, 't/gw/gw-a/up/pos/z', '2026-01-01T00:00:00.000Z', 'not gzip', 5, 5],
+          ['gw-a', null, 't/gw/gw-a/up/pos', '2026-01-01T00:00:01.000Z', 'not JSON', DEAD_LETTER_MAX_BYTES, DEAD_LETTER_MAX_BYTES + 1],
+          [null, null, 'elsewhere/up/pos', '2026-01-01T00:00:02.000Z', 'no gateway', 0, 0],
+        ],
+      );
+      assert.deepEqual(rows[0]?.payload, small);
+      assert.equal(await db.deadLetterCount('gw-a'), 2);
+      assert.equal(await db.deadLetterCount(null), 1);
+      assert.equal(await db.deadLetterCount('gw-b'), 0);
+      assert.equal((await db.gapReport('gw-a')).deadLetters, 2);
+      assert.deepEqual(await db.gateways(), ['gw-a'], 'a gateway known only by its dead letters');
+      await db.close();
+    });
+
+    it('covers the seq of a refused record kept as a dead letter, so the contiguous seq moves past it', async () => {
+      const db = await backend.open(await backend.fresh());
+      await db.migrate();
+      await db.storeBatch('gw', [pos(1), pos(2), pos(4)]);
+      assert.equal(await db.contiguous('gw'), 2);
+      await db.storeDeadLetter({ gw: 'gw', seq: 3, topic: 't/gw/gw/up/pos', receivedAt: '2026-01-01T00:00:00.000Z', reason: 'refused', payload: Buffer.from('{"seq":3}') });
+      assert.equal(await db.contiguous('gw'), 4);
+      assert.deepEqual((await db.gapReport('gw')).announced, [{ from: 3, to: 3, count: 1, reason: 'dead_letter' }]);
+      await db.close();
+    });
+
+    it('refuses, as RejectedBatchError, a batch whose content the database cannot hold', { skip: backend.name !== 'postgres' && 'SQLite holds anything JSON.parse accepts' }, async () => {
+      const db = await backend.open(await backend.fresh());
+      await db.migrate();
+      await assert.rejects(db.storeBatch('gw', [pos(1, 'd', { reply: 'a\u0000b' })]), RejectedBatchError);
+      await assert.rejects(db.storeBatch('gw', [pos(2)], ['{"seq":2,"s":"\\u0000"}']), RejectedBatchError);
+      await db.storeBatch('gw', [pos(3)]);
+      assert.equal(await db.count('gw'), 1);
       await db.close();
     });
 

@@ -20,6 +20,11 @@ before(async () => {
   await db.storeBatch('gw-1', [...Array.from({ length: 9 }, (_, i) => pos(22 + i)), pos(35)]);
   // gw-2: complete after a storage reset.
   await db.storeBatch('gw-2', [{ seq: 100, type: 'storage_reset' }, pos(101)]);
+  // Messages the sink acknowledged unstored: two of gw-1's, one whose topic named no gateway.
+  const dead = (gw: string | null) => ({ gw, topic: `depot/v1/t/gw/${gw ?? '?'}/up/pos`, receivedAt: '2026-01-01T00:00:00.000Z', reason: 'not JSON', payload: Buffer.from('{') });
+  await db.storeDeadLetter(dead('gw-1'));
+  await db.storeDeadLetter(dead('gw-1'));
+  await db.storeDeadLetter(dead(null));
   await db.close();
 });
 
@@ -35,10 +40,13 @@ describe('tkgw sink-gaps', () => {
         '    11-20  10 seqs  quota',
         '  missing, not announced: 1 ranges, 4 seqs',
         '    31-34  4 seqs',
+        '  dead letters (messages acknowledged unstored): 2',
         'gw-2: contiguous up to 101, highest seq 101, 2 records stored',
         '  announced gaps: 1',
         '    1-99  99 seqs  storage_reset',
         '  missing, not announced: 0 ranges, 0 seqs',
+        '  dead letters (messages acknowledged unstored): 0',
+        'dead letters naming no gateway: 1',
         '',
       ].join('\n'),
     );
@@ -60,7 +68,49 @@ describe('tkgw sink-gaps', () => {
       missing: [{ from: 31, to: 34, count: 4 }],
       missingRanges: 1,
       missingSeqs: 4,
+      deadLetters: 2,
     });
+    assert.equal('deadLettersWithoutGateway' in doc, false, 'with --gw, only that gateway');
+    const all = await runCli(['sink-gaps', '--db', `sqlite:${dbPath}`, '--json']);
+    const allDoc = JSON.parse(all.stdout) as { gateways: GapReport[]; deadLettersWithoutGateway: number };
+    assert.deepEqual(
+      allDoc.gateways.map((g) => [g.gw, g.deadLetters]),
+      [
+        ['gw-1', 2],
+        ['gw-2', 0],
+      ],
+    );
+    assert.equal(allDoc.deadLettersWithoutGateway, 1);
+  });
+
+  it('reads a schema 2 database (before dead letters) without migrating it', async () => {
+    const old = join(t.dir, 'v2.db');
+    const db = await openSinkDb(`sqlite:${old}`);
+    await db.migrate();
+    await db.storeBatch('gw-old', [pos(1)]);
+    await db.close();
+    const { default: Database } = await import('better-sqlite3');
+    const raw = new Database(old);
+    raw.exec('DROP TABLE dead_letters; UPDATE sink_schema SET version = 2;');
+    raw.close();
+    const r = await runCli(['sink-gaps', '--db', `sqlite:${old}`, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { gateways: GapReport[]; deadLettersWithoutGateway: number };
+    assert.deepEqual([doc.gateways[0]?.gw, doc.gateways[0]?.deadLetters, doc.deadLettersWithoutGateway], ['gw-old', 0, 0]);
+    const check = new Database(old);
+    assert.equal(check.prepare('SELECT version FROM sink_schema').pluck().get(), 2, 'a reader does not migrate');
+    check.close();
+  });
+
+  it('lists a gateway whose every message became a dead letter', async () => {
+    const only = join(t.dir, 'only-dead.db');
+    const db = await openSinkDb(`sqlite:${only}`);
+    await db.migrate();
+    await db.storeDeadLetter({ gw: 'gw-x', topic: 'depot/v1/t/gw/gw-x/up/pos/z', receivedAt: '2026-01-01T00:00:00.000Z', reason: 'not gzip', payload: Buffer.from('x') });
+    await db.close();
+    const r = await runCli(['sink-gaps', '--db', `sqlite:${only}`, '--gw', 'gw-x']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^gw-x: contiguous up to 0, highest seq 0, 0 records stored\n[^]* {2}dead letters \(messages acknowledged unstored\): 1\n$/);
   });
 
   it('exits 1 with a one-line reason for a bad --db, a missing file, a file that is not a sink database, an unknown gateway', async () => {
