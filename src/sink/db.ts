@@ -469,9 +469,13 @@ export class SqliteSinkDb implements SinkDb {
   async contiguous(gw: string): Promise<number> {
     return this.db.transaction(() => {
       let upTo = (this.db.prepare('SELECT contiguous FROM progress WHERE gw = ?').get(gw) as { contiguous: number } | undefined)?.contiguous ?? 0;
-      const seqs = this.db.prepare('SELECT seq FROM records WHERE gw = ? AND seq > ? ORDER BY seq LIMIT 100000').pluck().all(gw, upTo) as number[];
       const gaps = this.db.prepare('SELECT from_seq AS f, to_seq AS t FROM gaps WHERE gw = ? AND to_seq > ? ORDER BY from_seq').all(gw, upTo) as Array<{ f: number; t: number }>;
-      upTo = advance(upTo, seqs, gaps);
+      const page = this.db.prepare(`SELECT seq FROM records WHERE gw = ? AND seq > ? ORDER BY seq LIMIT ${WALK_PAGE}`).pluck();
+      for (let read = 0; read < WALK_MAX_ROWS; read += WALK_PAGE) {
+        const step = walkPage(upTo, page.all(gw, upTo) as number[], gaps);
+        upTo = step.upTo;
+        if (!step.more) break;
+      }
       this.db.prepare('INSERT INTO progress (gw, contiguous) VALUES (?, ?) ON CONFLICT (gw) DO UPDATE SET contiguous = MAX(excluded.contiguous, progress.contiguous)').run(gw, upTo);
       return upTo;
     })();
@@ -561,6 +565,20 @@ export class SqliteSinkDb implements SinkDb {
   async close(): Promise<void> {
     this.db.close();
   }
+}
+
+// The contiguous walk reads stored seqs page by page: behind a hole (a batch still in flight, a
+// record lost) it stops after one page, where reading up to WALK_MAX_ROWS at once read that many
+// rows on every ack tick (250 ms) for as long as the hole stayed open.
+const WALK_PAGE = 1000;
+// Bounds one call, as the single read did before; the next batch of the gateway walks on.
+const WALK_MAX_ROWS = 100_000;
+
+/** One page of the walk: the new contiguous seq, and whether the next page may extend it. */
+export function walkPage(upTo: number, seqs: readonly number[], gaps: ReadonlyArray<{ f: number; t: number }>): { upTo: number; more: boolean } {
+  const next = advance(upTo, seqs, gaps);
+  const last = seqs[seqs.length - 1];
+  return { upTo: next, more: seqs.length === WALK_PAGE && last !== undefined && next >= last };
 }
 
 /** Walks stored seqs and gap ranges upward from `upTo` while nothing is missing. */
@@ -661,9 +679,13 @@ export class PgSinkDb implements SinkDb {
   async contiguous(gw: string): Promise<number> {
     const p = await this.pool.query('SELECT contiguous FROM progress WHERE gw = $1', [gw]);
     let upTo = Number((p.rows[0] as { contiguous?: string } | undefined)?.contiguous ?? 0);
-    const seqs = (await this.pool.query('SELECT seq FROM records WHERE gw = $1 AND seq > $2 ORDER BY seq LIMIT 100000', [gw, upTo])).rows.map((r: { seq: string }) => Number(r.seq));
     const gaps = (await this.pool.query('SELECT from_seq AS f, to_seq AS t FROM gaps WHERE gw = $1 AND to_seq > $2 ORDER BY from_seq', [gw, upTo])).rows.map((r: { f: string; t: string }) => ({ f: Number(r.f), t: Number(r.t) }));
-    upTo = advance(upTo, seqs, gaps);
+    for (let read = 0; read < WALK_MAX_ROWS; read += WALK_PAGE) {
+      const seqs = (await this.pool.query({ name: 'sink_walk_page', text: `SELECT seq FROM records WHERE gw = $1 AND seq > $2 ORDER BY seq LIMIT ${WALK_PAGE}`, values: [gw, upTo] })).rows.map((r: { seq: string }) => Number(r.seq));
+      const step = walkPage(upTo, seqs, gaps);
+      upTo = step.upTo;
+      if (!step.more) break;
+    }
     await this.pool.query('INSERT INTO progress (gw, contiguous) VALUES ($1, $2) ON CONFLICT (gw) DO UPDATE SET contiguous = GREATEST(EXCLUDED.contiguous, progress.contiguous)', [gw, upTo]);
     return upTo;
   }

@@ -129,6 +129,22 @@ for (const backend of backends) {
       await db.close();
     });
 
+    it('walks the contiguous seq across pages of stored seqs, gaps and holes', async () => {
+      const db = await backend.open(await backend.fresh());
+      await db.migrate();
+      const store = async (seqs: number[]) => {
+        for (let i = 0; i < seqs.length; i += 500) await db.storeBatch('gw-p', seqs.slice(i, i + 500).map((s) => pos(s, `d${s % 5}`)));
+      };
+      // 1-999 stored, 1000-1500 announced (the gap record is 4001), 1501-4000 stored but 2001 missing.
+      await store([...range(1, 999), ...range(1501, 2000), ...range(2002, 4000)]);
+      await db.storeBatch('gw-p', [{ seq: 4001, type: 'gap', fromSeq: 1000, toSeq: 1500, count: 501, reason: 'quota' }]);
+      assert.equal(await db.contiguous('gw-p'), 2000, 'across the first page, through the gap, up to the hole');
+      await store([2001]);
+      assert.equal(await db.contiguous('gw-p'), 4001, 'the hole filled: on across two more pages');
+      assert.equal((await db.gapReport('gw-p')).contiguous, 4001, 'the same answer as the report');
+      await db.close();
+    });
+
     it('upgrades a database created by the first, unversioned schema', async () => {
       const url = await backend.fresh();
       const json = backend.name === 'postgres' ? (o: object) => `'${JSON.stringify(o)}'::jsonb` : (o: object) => `'${JSON.stringify(o)}'`;
