@@ -16,6 +16,9 @@ import type { MqttClient } from 'mqtt';
 import { RejectedBatchError, type SinkDb, type SinkRecord } from './db.js';
 import { recordSpans } from './json.js';
 
+/** how long stop() waits for the final down/ack to be acknowledged by the broker */
+const STOP_ACK_WAIT_MS = 2000;
+
 export interface SinkOptions {
   mqttUrl: string;
   group: string;
@@ -118,7 +121,22 @@ export class Sink {
     if (this.timer) clearInterval(this.timer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.sendAcks();
-    await this.client?.endAsync();
+    const client = this.client;
+    if (client) {
+      // The last down/ack is worth waiting for, briefly: a graceful end() waits for every
+      // in-flight publish without limit, so a broker that is away (or a session dropped after a
+      // storage failure, never resumed) kept the sink from ever exiting.
+      await new Promise<void>((resolve) => {
+        if (Object.keys(client.outgoing).length === 0) return resolve();
+        const timer = setTimeout(resolve, STOP_ACK_WAIT_MS);
+        timer.unref();
+        client.once('outgoingEmpty', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+    }
     await this.db.close();
   }
 

@@ -85,7 +85,29 @@ class FlakyDb implements SinkDb {
 
 for (const backend of backends) {
   describe(`sink failures on ${backend.name}`, () => {
-    it('acknowledges unusable messages as dead letters, stores the batches behind them, and never gets them again', async () => {
+    it('stops while the broker does not acknowledge its last down/ack (a graceful MQTT end would wait forever)', { timeout: 30_000 }, async () => {
+      const broker = await startBroker();
+      cleanups.push(() => broker.resume());
+      cleanups.push(() => broker.stop());
+      const url = await backend.fresh();
+      const log = captureLog();
+      // No ack tick before stop(): its own final down/ack is the one left in flight.
+      const sink = new Sink({ mqttUrl: broker.url, group: 'dl', topicRoot: 'depot/v1/+/gw/+', clientId: `dl-s-${backend.name}-${process.pid}`, ackIntervalMs: 600_000 }, await backend.open(url), log);
+      await sink.start();
+      await waitFor(() => log.lines.some((l) => l.msg === 'sink connected'), 'sink connected');
+      await new Promise((r) => setTimeout(r, 200));
+      const pub = await publisher(broker);
+      await pub.publishAsync(topic('up/pos'), batch(range(1, 3)), { qos: 1 });
+      await waitFor(() => sink.stored === 3, 'stored', 15_000);
+      // The broker hangs: stop() publishes the final down/ack, which is never acknowledged.
+      broker.pause();
+      const t0 = Date.now();
+      await sink.stop();
+      assert.ok(Date.now() - t0 < 20_000, 'stop() returned');
+      broker.resume();
+    });
+
+    it('acknowledges unusable messages as dead letters, stores the batches behind them, and never gets them again', { timeout: 60_000 }, async () => {
       const broker = await startBroker();
       cleanups.push(() => broker.stop());
       const url = await backend.fresh();
@@ -173,7 +195,7 @@ for (const backend of backends) {
       await db2.close();
     });
 
-    it('does not acknowledge a batch while storing fails, backs off, and stores it once the database works again', async () => {
+    it('does not acknowledge a batch while storing fails, backs off, and stores it once the database works again', { timeout: 60_000 }, async () => {
       const broker = await startBroker();
       cleanups.push(() => broker.stop());
       const url = await backend.fresh();
@@ -207,7 +229,7 @@ for (const backend of backends) {
       await check.close();
     });
 
-    it('keeps only the records the database refuses as dead letters, and stores the rest of their batch', async () => {
+    it('keeps only the records the database refuses as dead letters, and stores the rest of their batch', { timeout: 60_000 }, async () => {
       const broker = await startBroker();
       cleanups.push(() => broker.stop());
       const url = await backend.fresh();
