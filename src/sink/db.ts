@@ -139,6 +139,16 @@ export const SINK_SCHEMA_VERSION = 3;
 /** Rows per multi-row INSERT: large enough to amortize the per-statement cost, small enough for any SQLite variable limit. */
 const CHUNK = 100;
 
+/** Runs `rows` CHUNK at a time through the n-row statement `stmtFor(n)`, one parameter list per chunk. */
+function runChunked<T>(rows: readonly T[], columns: (row: T, index: number) => unknown[], stmtFor: (n: number) => Database.Statement): void {
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const n = Math.min(CHUNK, rows.length - i);
+    const params: unknown[] = [];
+    for (let k = 0; k < n; k++) params.push(...columns(rows[i + k] as T, i + k));
+    stmtFor(n).run(params);
+  }
+}
+
 interface DeviceUpdate {
   deviceId: string;
   lastSeq: number;
@@ -428,41 +438,12 @@ export class SqliteSinkDb implements SinkDb {
     const plan = planBatch(recs);
     const json = texts?.length === recs.length ? texts : undefined;
     this.db.transaction(() => {
-      for (let i = 0; i < recs.length; i += CHUNK) {
-        const n = Math.min(CHUNK, recs.length - i);
-        const params: unknown[] = new Array(n * 6);
-        for (let k = 0; k < n; k++) {
-          const r = recs[i + k] as SinkRecord;
-          const at = k * 6;
-          params[at] = gw;
-          params[at + 1] = r.seq;
-          params[at + 2] = text(r.deviceId);
-          params[at + 3] = text(r.type);
-          params[at + 4] = text(r.receivedAt);
-          params[at + 5] = json ? json[i + k] : JSON.stringify(r);
-        }
-        this.insertStmt(n).run(params);
-      }
+      runChunked(recs, (r, i) => [gw, r.seq, text(r.deviceId), text(r.type), text(r.receivedAt), json ? json[i] : JSON.stringify(r)], (n) => this.insertStmt(n));
       if (plan.gaps.length > 0) {
         this.gapStmt ??= this.db.prepare('INSERT INTO gaps (gw, from_seq, to_seq, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
         for (const g of plan.gaps) this.gapStmt.run(gw, g.from, g.to, g.reason);
       }
-      const devs = plan.devices;
-      for (let i = 0; i < devs.length; i += CHUNK) {
-        const n = Math.min(CHUNK, devs.length - i);
-        const params: unknown[] = new Array(n * 6);
-        for (let k = 0; k < n; k++) {
-          const d = devs[i + k] as DeviceUpdate;
-          const at = k * 6;
-          params[at] = gw;
-          params[at + 1] = d.deviceId;
-          params[at + 2] = d.lastSeq;
-          params[at + 3] = d.positionSeq;
-          params[at + 4] = d.online === null ? null : d.online ? 1 : 0;
-          params[at + 5] = d.onlineSeq;
-        }
-        this.upsertStmt(n).run(params);
-      }
+      runChunked(plan.devices, (d) => [gw, d.deviceId, d.lastSeq, d.positionSeq, d.online === null ? null : d.online ? 1 : 0, d.onlineSeq], (n) => this.upsertStmt(n));
     })();
   }
 
