@@ -15,6 +15,7 @@ interface SimulateFlags {
   devices: string;
   count: string;
   intervalMs: string;
+  burst: string;
   udp?: boolean;
   alarmEvery: string;
   heartbeatEvery: string;
@@ -39,6 +40,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--devices <n>', 'number of trackers', '1')
     .option('--count <m>', 'reports per tracker after login', '10')
     .option('--interval-ms <t>', 'time between reports', '1000')
+    .option('--burst <b>', 'reports written together at each interval, like a unit uploading stored positions', '1')
     .option('--udp', 'report over UDP (GT06 units stay on TCP)')
     .option('--alarm-every <k>', 'every k-th report is an SOS alarm (0 = never)', '0')
     .option('--heartbeat-every <k>', 'every k-th report is a heartbeat (0 = never)', '5')
@@ -57,6 +59,7 @@ export function registerSimulateCommand(program: Command): void {
         devices: int('devices', flags.devices, 1, 100_000),
         count: int('count', flags.count, 0, 10_000_000),
         intervalMs: int('interval-ms', flags.intervalMs, 0, 3_600_000),
+        burst: int('burst', flags.burst, 1, 1000),
         udp: flags.udp ?? false,
         alarmEvery: int('alarm-every', flags.alarmEvery, 0, 1_000_000),
         heartbeatEvery: int('heartbeat-every', flags.heartbeatEvery, 0, 1_000_000),

@@ -18,6 +18,11 @@ export interface SimDeviceOptions {
   shortId: string;
   count: number;
   intervalMs: number;
+  /**
+   * Reports written in one socket write at each wake-up, like a unit uploading the positions it
+   * stored while out of coverage. UDP units still send one datagram per report.
+   */
+  burst: number;
   alarmEvery: number;
   heartbeatEvery: number;
   speedKmh: number;
@@ -116,10 +121,16 @@ export class SimDevice {
         }
         await this.sleep(this.opts.intervalMs);
         if (this.aborted() || !this.connected) continue;
-        const kind = this.reportKind(report);
-        this.moveAlong();
-        this.send(this.frame(kind));
-        report++;
+        const reports = Math.min(Math.max(1, this.opts.burst), this.opts.count - report);
+        // Corked, the burst leaves in one write (one syscall) however many frames it holds.
+        const socket = reports > 1 ? this.socket : undefined;
+        socket?.cork();
+        for (let i = 0; i < reports; i++) {
+          this.moveAlong();
+          this.send(this.frame(this.reportKind(report)));
+          report++;
+        }
+        socket?.uncork();
       }
       // Let the last ACKs arrive before hanging up, like a unit finishing its upload.
       const deadline = Date.now() + 2000;

@@ -13,6 +13,8 @@ export interface SimulationOptions {
   devices: number;
   count: number;
   intervalMs: number;
+  /** reports written together at each wake-up (1 = one report per write, as a unit reporting live) */
+  burst?: number;
   udp: boolean;
   alarmEvery: number;
   heartbeatEvery?: number;
@@ -67,6 +69,7 @@ export function startSimulation(options: SimulationOptions): Simulation {
         shortId: imei.slice(-12),
         count: options.count,
         intervalMs: options.intervalMs,
+        burst: options.burst ?? 1,
         alarmEvery: options.alarmEvery,
         heartbeatEvery: options.heartbeatEvery ?? 5,
         speedKmh: options.speedKmh ?? 0,

@@ -149,6 +149,34 @@ describe('ingest over real sockets', () => {
     }
   });
 
+  it('takes bursts of reports in one TCP write (a unit uploading stored positions): each stored once, each ACKed', async () => {
+    const gw = await gateway();
+    // 23 reports in bursts of 5: the last burst is short; GT06 ACKs every frame, so acked == sent
+    // shows the gateway answered every frame of every multi-frame segment.
+    const [gt06, mixed] = await Promise.all([
+      runCli(['simulate', '--port', String(gw.port), '--protocol', 'gt06', '--devices', '10', '--count', '23', '--interval-ms', '20', '--burst', '5', '--heartbeat-every', '4', '--alarm-every', '7'], { timeoutMs: 60_000 }),
+      runCli(['simulate', '--port', String(gw.port), '--protocol', 'mixed', '--devices', '12', '--count', '23', '--interval-ms', '20', '--burst', '5', '--id-offset', '5000'], { timeoutMs: 60_000 }),
+    ]);
+    const a = JSON.parse(gt06.stdout) as { sent: number; acked: number; errors: number };
+    const b = JSON.parse(mixed.stdout) as { sent: number; errors: number };
+    assert.equal(a.errors + b.errors, 0);
+    assert.equal(a.sent, 10 * 24);
+    assert.equal(a.acked, a.sent, 'every GT06 frame of every burst ACKed');
+    assert.equal(b.sent, 12 * 24);
+    await waitFor(() => gw.app.store.stats().totalRecords >= a.sent + b.sent, 'all records stored', 20_000);
+    const perDevice = new Map<string, number>();
+    for (const r of [...rows(gw), ...rows(gw, 'evt')]) if (r.raw && r.deviceId) perDevice.set(r.deviceId, (perDevice.get(r.deviceId) ?? 0) + 1);
+    assert.equal(perDevice.size, 22);
+    assert.deepEqual(new Set(perDevice.values()), new Set([24]), 'one login + 23 reports stored per device');
+    assert.equal(gw.app.store.stats().totalRecords, a.sent + b.sent);
+  });
+
+  it('rejects a burst outside 1..1000', async () => {
+    const r = await runCli(['simulate', '--port', '1', '--burst', '0']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /--burst must be an integer 1\.\.1000/);
+  });
+
   it('keeps every ACKed report across kill -9 of the gateway', async () => {
     const t = tempDir('tkgw-kill-');
     cleanups.push(t.cleanup);
