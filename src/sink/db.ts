@@ -2,6 +2,11 @@
  * Sink storage: records keyed by (gateway, seq), gaps, per-device latest state, and the highest
  * contiguous seq per gateway. SQLite (embedded default) and PostgreSQL behind one interface.
  *
+ * Device state is not written with each batch: `foldDevices` derives it from the records up to
+ * the gateway's contiguous seq, off the per-batch path (the sink calls it on its ack timer).
+ * Upserting one device row per record inside every batch's transaction cost more than the
+ * records themselves.
+ *
  * Schema versions live in `sink_schema` (one row); `migrate()` brings any older sink database up
  * to date. Version 1 is the unversioned schema of the first release, so a database created by it
  * upgrades in place.
@@ -61,12 +66,20 @@ export interface SinkDb {
   /** 0: no sink tables; 1: the unversioned first schema; then the `sink_schema` version */
   schemaVersion(): Promise<number>;
   /**
-   * One transaction: records (idempotent on (gw, seq)), gaps and device state. `texts[i]`, when
-   * given, is the JSON text of `recs[i]` as received (stored as is, not serialized again).
+   * One transaction: records (idempotent on (gw, seq)) and gaps. `texts[i]`, when given, is the
+   * JSON text of `recs[i]` as received (stored as is, not serialized again). Device state follows
+   * with the next `foldDevices`.
    */
   storeBatch(gw: string, recs: readonly SinkRecord[], texts?: readonly string[]): Promise<void>;
   /** Highest seq such that every seq up to it is stored or covered by a gap (computed from the db). */
   contiguous(gw: string): Promise<number>;
+  /**
+   * Folds the records above the gateway's device mark, up to the contiguous seq last computed by
+   * `contiguous()` (from any sink on this database), into device state; returns the new mark.
+   * Records above a hole wait for it to close, so each device moves to its newest state whatever
+   * order the batches arrived in. Idempotent: a fold cut short folds again from its mark.
+   */
+  foldDevices(gw: string): Promise<number>;
   count(gw: string): Promise<number>;
   /** records that came from trackers (they carry the protocol's `msgType`), not gateway events */
   countTracker(gw: string): Promise<number>;
@@ -134,7 +147,7 @@ function sqliteRejects(err: unknown): boolean {
   return code === 'SQLITE_TOOBIG' || code === 'SQLITE_MISMATCH';
 }
 
-export const SINK_SCHEMA_VERSION = 3;
+export const SINK_SCHEMA_VERSION = 4;
 
 /** Rows per multi-row INSERT: large enough to amortize the per-statement cost, small enough for any SQLite variable limit. */
 const CHUNK = 100;
@@ -157,10 +170,7 @@ interface DeviceUpdate {
   onlineSeq: number | null;
 }
 
-interface PlannedBatch {
-  gaps: Array<{ from: number; to: number; reason: string }>;
-  devices: DeviceUpdate[];
-}
+type PlannedGaps = Array<{ from: number; to: number; reason: string }>;
 
 function text(v: unknown): string | null {
   if (typeof v === 'string') return v;
@@ -168,14 +178,9 @@ function text(v: unknown): string | null {
   return null;
 }
 
-/**
- * Gaps and the per-device updates of one batch, collapsed to one update per device: its highest
- * seq, its highest seq with a position, its latest online/offline event. The database keeps the
- * maximum of each, so batches may arrive in any order (three streams, several sinks).
- */
-function planBatch(recs: readonly SinkRecord[]): PlannedBatch {
-  const gaps: PlannedBatch['gaps'] = [];
-  const devices = new Map<string, DeviceUpdate>();
+/** The gaps a batch announces: gap records, and a storage reset's jump over everything before it. */
+function planGaps(recs: readonly SinkRecord[]): PlannedGaps {
+  const gaps: PlannedGaps = [];
   for (const r of recs) {
     const type = r.type;
     // Safe integers only: a bigint column refuses anything past 2^63, and such a bound is no seq.
@@ -184,21 +189,51 @@ function planBatch(recs: readonly SinkRecord[]): PlannedBatch {
     }
     // A storage reset jumps seqs past everything the quarantined database held.
     if (type === 'storage_reset' && r.seq > 1) gaps.push({ from: 1, to: r.seq - 1, reason: 'storage_reset' });
-    const id = text(r.deviceId);
+  }
+  return gaps;
+}
+
+/** A stored record as the fold reads it back. */
+interface FoldRow {
+  seq: number;
+  deviceId: string | null;
+  type: string | null;
+  hasPos: boolean;
+}
+
+/**
+ * One page of records collapsed to one update per device: its highest seq, its highest seq with
+ * a position, its latest online/offline event. The database keeps the maximum of each, so pages
+ * (and several sinks folding the same page) may apply in any order. Sorted by device id, so two
+ * folds lock device rows in the same order.
+ */
+function planDevices(rows: readonly FoldRow[]): DeviceUpdate[] {
+  const devices = new Map<string, DeviceUpdate>();
+  for (const r of rows) {
+    const id = r.deviceId;
     if (!id) continue;
     let d = devices.get(id);
     if (!d) {
       d = { deviceId: id, lastSeq: r.seq, positionSeq: null, online: null, onlineSeq: null };
       devices.set(id, d);
     } else if (r.seq > d.lastSeq) d.lastSeq = r.seq;
-    if (r['lat'] !== undefined && r['lon'] !== undefined && (d.positionSeq === null || r.seq > d.positionSeq)) d.positionSeq = r.seq;
-    if ((type === 'device_online' || type === 'device_offline') && (d.onlineSeq === null || r.seq > d.onlineSeq)) {
-      d.online = type === 'device_online';
+    if (r.hasPos && (d.positionSeq === null || r.seq > d.positionSeq)) d.positionSeq = r.seq;
+    if ((r.type === 'device_online' || r.type === 'device_offline') && (d.onlineSeq === null || r.seq > d.onlineSeq)) {
+      d.online = r.type === 'device_online';
       d.onlineSeq = r.seq;
     }
   }
-  return { gaps, devices: [...devices.values()] };
+  return [...devices.values()].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
 }
+
+/** A record counts as a position when it has both keys, as the per-batch upsert decided before. */
+function hasPosition(r: SinkRecord): boolean {
+  return r['lat'] !== undefined && r['lon'] !== undefined;
+}
+
+// Records read per fold transaction: bounds one transaction (and on SQLite, one stretch of the
+// event loop) when a fold has much to catch up, e.g. the first fold after an upgrade.
+export const FOLD_PAGE = 5000;
 
 // Holes in the union of stored seqs and announced gap ranges: an interval starting above the
 // highest end seen before it leaves a hole. One window pass; the same SQL on both databases.
@@ -319,6 +354,21 @@ const MIGRATIONS: Migration[] = [
       CREATE TABLE dead_letters (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, gw TEXT, seq BIGINT, topic TEXT NOT NULL, received_at TEXT NOT NULL, reason TEXT NOT NULL, payload BYTEA NOT NULL, payload_bytes BIGINT NOT NULL);
       CREATE INDEX dead_letters_gw ON dead_letters (gw);`,
   },
+  {
+    // Device state folded from the records off the per-batch path: `has_pos` lets the fold skip
+    // the payload (NULL on rows stored before, where the fold reads the payload instead), and
+    // `device_progress` is the highest seq folded. Schema 3 kept devices current with every
+    // stored record, so the mark starts at the contiguous seq already recorded.
+    version: 4,
+    sqlite: `
+      ALTER TABLE records ADD COLUMN has_pos INTEGER;
+      ALTER TABLE progress ADD COLUMN device_progress INTEGER NOT NULL DEFAULT 0;
+      UPDATE progress SET device_progress = contiguous;`,
+    pg: `
+      ALTER TABLE records ADD COLUMN has_pos BOOLEAN;
+      ALTER TABLE progress ADD COLUMN device_progress BIGINT NOT NULL DEFAULT 0;
+      UPDATE progress SET device_progress = contiguous;`,
+  },
 ];
 
 // Each column moves only forward in seq, whatever order the batches arrive in; a row with
@@ -334,20 +384,23 @@ const DEVICE_UPSERT_SET = `ON CONFLICT (gw, device_id) DO UPDATE SET ${DEVICE_SE
 
 // PostgreSQL, one statement (one round trip, one implicit transaction) per batch: PostgreSQL
 // splits the JSON array itself, so each record is serialized once and sent without per-element
-// array escaping. Known devices are updated through a join, which costs less than one
-// speculative insert per row; devices not yet in the table (as of the statement's snapshot) are
-// inserted, and ON CONFLICT covers a concurrent sink inserting the same device first.
+// array escaping.
 const PG_STORE_BATCH = `
   WITH ins AS (
-    INSERT INTO records (gw, seq, device_id, type, received_at, payload)
-    SELECT $1, (e->>'seq')::bigint, e->>'deviceId', e->>'type', e->>'receivedAt', e FROM jsonb_array_elements($2::jsonb) AS e
+    INSERT INTO records (gw, seq, device_id, type, received_at, payload, has_pos)
+    SELECT $1, (e->>'seq')::bigint, e->>'deviceId', e->>'type', e->>'receivedAt', e, e ? 'lat' AND e ? 'lon' FROM jsonb_array_elements($2::jsonb) AS e
     ON CONFLICT DO NOTHING
-  ), g AS (
-    INSERT INTO gaps (gw, from_seq, to_seq, reason)
-    SELECT $1, * FROM unnest($3::bigint[], $4::bigint[], $5::text[])
-    ON CONFLICT DO NOTHING
-  ), u AS (
-    SELECT * FROM unnest($6::text[], $7::bigint[], $8::bigint[], $9::boolean[], $10::bigint[]) AS u(device_id, last_seq, last_position_seq, online, online_seq)
+  )
+  INSERT INTO gaps (gw, from_seq, to_seq, reason)
+  SELECT $1, * FROM unnest($3::bigint[], $4::bigint[], $5::text[])
+  ON CONFLICT DO NOTHING`;
+
+// Known devices are updated through a join, which costs less than one speculative insert per
+// row; devices not yet in the table (as of the statement's snapshot) are inserted, and ON
+// CONFLICT covers a concurrent sink inserting the same device first.
+const PG_UPSERT_DEVICES = `
+  WITH u AS (
+    SELECT * FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::boolean[], $6::bigint[]) AS u(device_id, last_seq, last_position_seq, online, online_seq)
   ), upd AS (
     UPDATE devices d SET ${DEVICE_SET('u', 'd')}
     FROM u WHERE d.gw = $1 AND d.device_id = u.device_id AND ${NEWER('u', 'd')}
@@ -355,6 +408,13 @@ const PG_STORE_BATCH = `
   INSERT INTO devices (gw, device_id, last_seq, last_position_seq, online, online_seq)
   SELECT $1, u.* FROM u WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.gw = $1 AND d.device_id = u.device_id)
   ${DEVICE_UPSERT_SET}`;
+
+// Rows stored before schema 4 have no has_pos: their payload says (COALESCE evaluates it only then).
+const FOLD_SELECT_SQLITE = `SELECT seq, device_id AS d, type AS t,
+  COALESCE(has_pos, json_type(payload, '$.lat') IS NOT NULL AND json_type(payload, '$.lon') IS NOT NULL) AS p
+  FROM records WHERE gw = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ${FOLD_PAGE}`;
+const FOLD_SELECT_PG = `SELECT seq, device_id AS d, type AS t, COALESCE(has_pos, payload ? 'lat' AND payload ? 'lon') AS p
+  FROM records WHERE gw = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT ${FOLD_PAGE}`;
 
 export interface OpenOptions {
   /**
@@ -410,7 +470,7 @@ export class SqliteSinkDb implements SinkDb {
   private insertStmt(n: number): Database.Statement {
     let s = this.inserts.get(n);
     if (!s) {
-      s = this.db.prepare(`INSERT INTO records (gw, seq, device_id, type, received_at, payload) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`);
+      s = this.db.prepare(`INSERT INTO records (gw, seq, device_id, type, received_at, payload, has_pos) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`);
       this.inserts.set(n, s);
     }
     return s;
@@ -435,16 +495,47 @@ export class SqliteSinkDb implements SinkDb {
   }
 
   private storeBatchSync(gw: string, recs: readonly SinkRecord[], texts?: readonly string[]): void {
-    const plan = planBatch(recs);
+    const gaps = planGaps(recs);
     const json = texts?.length === recs.length ? texts : undefined;
     this.db.transaction(() => {
-      runChunked(recs, (r, i) => [gw, r.seq, text(r.deviceId), text(r.type), text(r.receivedAt), json ? json[i] : JSON.stringify(r)], (n) => this.insertStmt(n));
-      if (plan.gaps.length > 0) {
+      runChunked(recs, (r, i) => [gw, r.seq, text(r.deviceId), text(r.type), text(r.receivedAt), json ? json[i] : JSON.stringify(r), hasPosition(r) ? 1 : 0], (n) => this.insertStmt(n));
+      if (gaps.length > 0) {
         this.gapStmt ??= this.db.prepare('INSERT INTO gaps (gw, from_seq, to_seq, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
-        for (const g of plan.gaps) this.gapStmt.run(gw, g.from, g.to, g.reason);
+        for (const g of gaps) this.gapStmt.run(gw, g.from, g.to, g.reason);
       }
-      runChunked(plan.devices, (d) => [gw, d.deviceId, d.lastSeq, d.positionSeq, d.online === null ? null : d.online ? 1 : 0, d.onlineSeq], (n) => this.upsertStmt(n));
     })();
+  }
+
+  async foldDevices(gw: string): Promise<number> {
+    for (;;) {
+      const step = this.foldPage(gw);
+      if (!step.more) return step.mark;
+      // Between pages: the sink's message handling runs on this thread too.
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  /**
+   * One page in one transaction: the device rows and the mark move together, so a crash leaves
+   * the mark where the device rows are. IMMEDIATE: a second sink on the file waits its turn
+   * instead of failing to upgrade a read transaction to a write.
+   */
+  private foldPage(gw: string): { mark: number; more: boolean } {
+    return this.db
+      .transaction(() => {
+        const p = this.db.prepare('SELECT contiguous AS c, device_progress AS m FROM progress WHERE gw = ?').get(gw) as { c: number; m: number } | undefined;
+        if (!p || p.m >= p.c) return { mark: p?.m ?? 0, more: false };
+        const raw = this.db.prepare(FOLD_SELECT_SQLITE).raw().all(gw, p.m, p.c) as Array<[number, string | null, string | null, number | null]>;
+        const devs = planDevices(raw.map(([seq, d, t, pos]) => ({ seq, deviceId: d, type: t, hasPos: pos === 1 })));
+        runChunked(devs, (d) => [gw, d.deviceId, d.lastSeq, d.positionSeq, d.online === null ? null : d.online ? 1 : 0, d.onlineSeq], (n) => this.upsertStmt(n));
+        // A short page read everything up to the contiguous seq (seqs inside gaps hold no record).
+        const more = raw.length === FOLD_PAGE;
+        const last = raw[raw.length - 1];
+        const mark = more && last ? last[0] : p.c;
+        this.db.prepare('UPDATE progress SET device_progress = MAX(device_progress, ?) WHERE gw = ?').run(mark, gw);
+        return { mark, more };
+      })
+      .immediate();
   }
 
   async contiguous(gw: string): Promise<number> {
@@ -629,16 +720,16 @@ export class PgSinkDb implements SinkDb {
 
   async storeBatch(gw: string, recs: readonly SinkRecord[], texts?: readonly string[]): Promise<void> {
     if (recs.length === 0) return;
-    const { gaps, devices: d } = planBatch(recs);
+    const gaps = planGaps(recs);
     try {
-      await this.storeQuery(gw, recs, texts, gaps, d);
+      await this.storeQuery(gw, recs, texts, gaps);
     } catch (err) {
       if (pgRejects(err)) throw new RejectedBatchError((err as Error).message, { cause: err });
       throw err;
     }
   }
 
-  private async storeQuery(gw: string, recs: readonly SinkRecord[], texts: readonly string[] | undefined, gaps: PlannedBatch['gaps'], d: DeviceUpdate[]): Promise<void> {
+  private async storeQuery(gw: string, recs: readonly SinkRecord[], texts: readonly string[] | undefined, gaps: PlannedGaps): Promise<void> {
     await this.pool.query({
       name: 'sink_store_batch',
       text: PG_STORE_BATCH,
@@ -648,13 +739,55 @@ export class PgSinkDb implements SinkDb {
         gaps.map((g) => g.from),
         gaps.map((g) => g.to),
         gaps.map((g) => g.reason),
-        d.map((x) => x.deviceId),
-        d.map((x) => x.lastSeq),
-        d.map((x) => x.positionSeq),
-        d.map((x) => x.online),
-        d.map((x) => x.onlineSeq),
       ],
     });
+  }
+
+  async foldDevices(gw: string): Promise<number> {
+    for (;;) {
+      const step = await this.foldPage(gw);
+      if (!step.more) return step.mark;
+    }
+  }
+
+  /**
+   * One page in one transaction, the device rows and the mark together. The progress row is
+   * locked first: two sinks folding one gateway take turns instead of upserting the same device
+   * rows against each other.
+   */
+  private async foldPage(gw: string): Promise<{ mark: number; more: boolean }> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const p = (await client.query('SELECT contiguous AS c, device_progress AS m FROM progress WHERE gw = $1 FOR UPDATE', [gw])).rows[0] as { c: string; m: string } | undefined;
+      const c = Number(p?.c ?? 0);
+      const m = Number(p?.m ?? 0);
+      if (!p || m >= c) {
+        await client.query('COMMIT');
+        return { mark: m, more: false };
+      }
+      const rows = (await client.query({ name: 'sink_fold_page', text: FOLD_SELECT_PG, values: [gw, m, c] })).rows as Array<{ seq: string; d: string | null; t: string | null; p: boolean | null }>;
+      const devs = planDevices(rows.map((r) => ({ seq: Number(r.seq), deviceId: r.d, type: r.t, hasPos: r.p === true })));
+      if (devs.length > 0) {
+        await client.query({
+          name: 'sink_upsert_devices',
+          text: PG_UPSERT_DEVICES,
+          values: [gw, devs.map((x) => x.deviceId), devs.map((x) => x.lastSeq), devs.map((x) => x.positionSeq), devs.map((x) => x.online), devs.map((x) => x.onlineSeq)],
+        });
+      }
+      // A short page read everything up to the contiguous seq (seqs inside gaps hold no record).
+      const more = rows.length === FOLD_PAGE;
+      const last = rows[rows.length - 1];
+      const mark = more && last ? Number(last.seq) : c;
+      await client.query('UPDATE progress SET device_progress = GREATEST(device_progress, $2) WHERE gw = $1', [gw, mark]);
+      await client.query('COMMIT');
+      return { mark, more };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   async contiguous(gw: string): Promise<number> {

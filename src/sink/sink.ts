@@ -3,6 +3,8 @@
  * records stored idempotently by (gateway, seq) in one transaction per batch, the PUBACK sent
  * only after the commit, and `down/ack` with the highest contiguous seq the DATABASE holds (so
  * several sink processes in one group never acknowledge what another has not committed).
+ * Per-device latest state is folded from the stored records on the same timer, after the ack,
+ * up to that contiguous seq: off the per-batch transaction, which it used to double.
  *
  * Two kinds of failure, handled apart. A message the sink cannot use (not gzip on a `/z` topic,
  * not JSON, no `recs` array, refused by the database) fails the same way on every delivery: it
@@ -215,7 +217,11 @@ export class Sink {
     this.log.error({ gw, topic, bytes: payload.length, reason }, 'message kept as a dead letter and acknowledged');
   }
 
-  /** down/ack only for seqs the database holds contiguously. */
+  /**
+   * down/ack only for seqs the database holds contiguously; then device state folded up to that
+   * seq (the ack first: it is what the gateway waits for). `stop()` runs this once more, so a
+   * clean stop leaves device state complete.
+   */
   private async sendAcks(): Promise<void> {
     for (const [gw, root] of [...this.dirty]) {
       this.dirty.delete(gw);
@@ -228,6 +234,14 @@ export class Sink {
       } catch (err) {
         this.dirty.set(gw, root);
         this.log.warn({ gw, err: String(err) }, 'contiguous seq not computed');
+        continue;
+      }
+      try {
+        await this.db.foldDevices(gw);
+      } catch (err) {
+        // Kept dirty: the next tick folds again from the persisted mark.
+        this.dirty.set(gw, root);
+        this.log.warn({ gw, err: String(err) }, 'device state not folded');
       }
     }
   }

@@ -5,7 +5,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEAD_LETTER_MAX_BYTES, RejectedBatchError, SINK_SCHEMA_VERSION, type SinkRecord } from '../../src/sink/db.js';
+import { DEAD_LETTER_MAX_BYTES, FOLD_PAGE, RejectedBatchError, SINK_SCHEMA_VERSION, type SinkDb, type SinkRecord } from '../../src/sink/db.js';
 import { recordSpans } from '../../src/sink/json.js';
 import { testBackends } from './backends.js';
 
@@ -26,6 +26,11 @@ const pos = (seq: number, deviceId = 'dev-1', extra: Partial<SinkRecord> = {}): 
   ...extra,
 });
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+/** What the sink's ack tick does: the contiguous seq, then device state folded up to it. */
+const tick = async (db: SinkDb, gw: string) => {
+  await db.contiguous(gw);
+  return db.foldDevices(gw);
+};
 
 for (const backend of backends) {
   describe(`sink db on ${backend.name}`, () => {
@@ -48,6 +53,7 @@ for (const backend of backends) {
       await db.migrate();
       const text = '{"seq":1,"deviceId":"d","type":"position","lat":1.5,"lon":2.25,"note":"a \\"quoted\\" } ] ,"}';
       await db.storeBatch('gw', [JSON.parse(text) as SinkRecord], [text]);
+      assert.equal(await tick(db, 'gw'), 1);
       const d = await db.device('gw', 'd');
       assert.deepEqual(d?.lastRecord, JSON.parse(text));
       await db.close();
@@ -59,17 +65,106 @@ for (const backend of backends) {
       // Live records first, then history (older seqs) and an older online event arriving late.
       await db.storeBatch('gw', [pos(10), { seq: 12, deviceId: 'dev-1', type: 'heartbeat', msgType: 'HTBT' }, { seq: 11, deviceId: 'dev-1', type: 'device_offline' }]);
       await db.storeBatch('gw', [pos(3), { seq: 2, deviceId: 'dev-1', type: 'device_online' }, pos(4, 'dev-2')]);
+      assert.equal(await tick(db, 'gw'), 0, 'seq 1 missing: nothing folded yet');
+      assert.equal(await db.device('gw', 'dev-1'), undefined, 'device state waits for the hole');
+      await db.storeBatch('gw', [1, 5, 6, 7, 8, 9].map((s) => pos(s, 'dev-3')));
+      assert.equal(await tick(db, 'gw'), 12);
       const d = await db.device('gw', 'dev-1');
       assert.equal(d?.lastSeq, 12);
       assert.equal(d?.lastRecord?.type, 'heartbeat');
       assert.equal(d?.lastPosition?.seq, 10, 'the newest position, not the last to arrive');
       assert.equal(d?.online, false, 'the newest online/offline event wins');
       await db.storeBatch('gw', [{ seq: 13, deviceId: 'dev-1', type: 'device_online' }]);
+      assert.equal((await db.device('gw', 'dev-1'))?.online, false, 'not folded before the tick');
+      await tick(db, 'gw');
       assert.equal((await db.device('gw', 'dev-1'))?.online, true);
       assert.equal((await db.device('gw', 'dev-2'))?.online, null, 'no event yet');
       assert.equal((await db.device('gw', 'dev-2'))?.lastPosition?.seq, 4);
       assert.equal(await db.device('gw', 'nobody'), undefined);
       await db.close();
+    });
+
+    it('folds device state in pages, across a hole and announced gaps, newest seq winning per column', { timeout: 30_000 }, async () => {
+      const db = await backend.open(await backend.fresh());
+      await db.migrate();
+      const n = 2 * FOLD_PAGE + 500;
+      // Every record of device dN at seqs = N mod 7; positions everywhere but at multiples of 5,
+      // online/offline events at multiples of 11. Stored newest batch first, with seq 100 held back.
+      const rec = (s: number): SinkRecord =>
+        s % 11 === 0 ? { seq: s, deviceId: `d${s % 7}`, type: s % 2 === 0 ? 'device_online' : 'device_offline' } : s % 5 === 0 ? { seq: s, deviceId: `d${s % 7}`, type: 'heartbeat' } : pos(s, `d${s % 7}`);
+      const seqs = range(1, n).filter((s) => s !== 100);
+      for (let i = seqs.length; i > 0; i -= 1000) await db.storeBatch('gw-f', seqs.slice(Math.max(0, i - 1000), i).map(rec));
+      assert.equal(await tick(db, 'gw-f'), 99, 'folded up to the hole, not past it');
+      assert.equal((await db.device('gw-f', 'd0'))?.lastSeq, 98, 'only what is below the hole');
+      await db.storeBatch('gw-f', [rec(100)]);
+      // A gap announced above the records: the fold's bound jumps with the contiguous seq.
+      await db.storeBatch('gw-f', [{ seq: n + 10, type: 'gap', fromSeq: n + 1, toSeq: n + 9, count: 9, reason: 'quota' }]);
+      assert.equal(await tick(db, 'gw-f'), n + 10, 'three pages, through the gap');
+      for (let dev = 0; dev < 7; dev++) {
+        const mine = range(1, n).filter((s) => s % 7 === dev);
+        const newest = (f: (s: number) => boolean) => mine.filter(f).pop();
+        const d = await db.device('gw-f', `d${dev}`);
+        assert.equal(d?.lastSeq, newest(() => true), `d${dev} last seq`);
+        assert.equal(d?.lastPosition?.seq, newest((s) => s % 11 !== 0 && s % 5 !== 0), `d${dev} last position`);
+        const ev = newest((s) => s % 11 === 0);
+        assert.equal(d?.online, ev === undefined ? null : ev % 2 === 0, `d${dev} online`);
+      }
+      assert.equal(await tick(db, 'gw-f'), n + 10, 'folding again changes nothing');
+      await db.close();
+    });
+
+    it('converges after a crash between storing and folding', { timeout: 30_000 }, async () => {
+      const url = await backend.fresh();
+      let db = await backend.open(url);
+      await db.migrate();
+      await db.storeBatch('gw-c', range(1, 50).map((s) => pos(s, `d${s % 3}`)));
+      assert.equal(await tick(db, 'gw-c'), 50);
+      // Stored and even counted as contiguous, then the process dies before its fold.
+      await db.storeBatch('gw-c', [...range(51, 80).map((s) => pos(s, `d${s % 3}`)), { seq: 81, deviceId: 'd0', type: 'device_offline' }]);
+      await db.contiguous('gw-c');
+      await db.close();
+      db = await backend.open(url);
+      await db.migrate();
+      assert.equal((await db.device('gw-c', 'd0'))?.lastSeq, 48, 'the state as of the last fold');
+      // Redelivery of what the crash left unacknowledged, then the restarted sink's tick.
+      await db.storeBatch('gw-c', range(61, 80).map((s) => pos(s, `d${s % 3}`)));
+      assert.equal(await tick(db, 'gw-c'), 81);
+      const d0 = await db.device('gw-c', 'd0');
+      assert.equal(d0?.lastSeq, 81);
+      assert.equal(d0?.lastPosition?.seq, 78);
+      assert.equal(d0?.online, false);
+      assert.equal((await db.device('gw-c', 'd2'))?.lastSeq, 80);
+      await db.close();
+    });
+
+    it('folds with two sinks on one database, whichever stored which batch', { timeout: 30_000 }, async () => {
+      const url = await backend.fresh();
+      const a = await backend.open(url);
+      const b = await backend.open(url);
+      await Promise.all([a.migrate(), b.migrate()]);
+      // Batches of 40 split between the two, out of order; each sink ticks after its own batch.
+      const batches = range(0, 24).map((k) => range(40 * k + 1, 40 * k + 40).map((s) => (s % 9 === 0 ? { seq: s, deviceId: `d${s % 4}`, type: 'device_online' } : pos(s, `d${s % 4}`))));
+      const order = [3, 0, 7, 1, 2, 5, 4, 6, 24, 8, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19, 22, 21, 23];
+      await Promise.all(
+        [0, 1].map(async (which) => {
+          const db = which === 0 ? a : b;
+          for (let i = which; i < order.length; i += 2) {
+            await db.storeBatch('gw-2', batches[order[i] as number] as SinkRecord[]);
+            await tick(db, 'gw-2');
+          }
+        }),
+      );
+      // Both tick once more, concurrently: the last batch either stored may be the other's.
+      await Promise.all([tick(a, 'gw-2'), tick(b, 'gw-2')]);
+      for (let dev = 0; dev < 4; dev++) {
+        const mine = range(1, 1000).filter((s) => s % 4 === dev);
+        const d = await a.device('gw-2', `d${dev}`);
+        assert.equal(d?.lastSeq, mine[mine.length - 1]);
+        assert.equal(d?.lastPosition?.seq, mine.filter((s) => s % 9 !== 0).pop());
+        assert.equal(d?.online, mine.some((s) => s % 9 === 0) ? true : null);
+      }
+      await a.close();
+      await b.close();
     });
 
     it('reports announced gaps and the missing ranges no gap announced', async () => {
@@ -172,14 +267,17 @@ for (const backend of backends) {
       assert.deepEqual(d?.lastRecord, hb6);
       assert.deepEqual(d?.lastPosition, p5);
       assert.equal(d?.online, true);
-      // The online state carries its seq now: an older event arriving late changes nothing.
-      await db.storeBatch('gw', [{ seq: 3, deviceId: 'old-1', type: 'device_offline' }, pos(7, 'old-1')]);
+      // The online state carries its seq now: an older event arriving late changes nothing. The
+      // first fold after the upgrade re-reads 4-6 too (no progress row: mark 0), which has no
+      // has_pos: the position is read from the payload.
+      await db.storeBatch('gw', [{ seq: 3, deviceId: 'old-1', type: 'device_offline' }, pos(7, 'old-1'), pos(1, 'old-2'), pos(2, 'old-2')]);
+      assert.equal(await tick(db, 'gw'), 7);
       const after = await db.device('gw', 'old-1');
       assert.equal(after?.online, true);
       assert.equal(after?.lastPosition?.seq, 7);
       await db.migrate();
       assert.equal(await db.schemaVersion(), SINK_SCHEMA_VERSION, 'migrating twice is a no-op');
-      assert.equal(await db.count('gw'), 5);
+      assert.equal(await db.count('gw'), 7);
       await db.close();
     });
 
