@@ -2,10 +2,10 @@
  * Sink storage: records keyed by (gateway, seq), gaps, per-device latest state, and the highest
  * contiguous seq per gateway. SQLite (embedded default) and PostgreSQL behind one interface.
  *
- * Device state is not written with each batch: `foldDevices` derives it from the records up to
- * the gateway's contiguous seq, off the per-batch path (the sink calls it on its ack timer).
- * Upserting one device row per record inside every batch's transaction cost more than the
- * records themselves.
+ * Device state is not upserted with each batch: the batch's transaction queues one row holding
+ * its per-device updates (`device_pending`), and `foldDevices` applies the queue, merged, off the
+ * per-batch path (the sink calls it on its ack timer). Upserting one device row per record inside
+ * every batch's transaction cost more than the records themselves.
  *
  * Schema versions live in `sink_schema` (one row); `migrate()` brings any older sink database up
  * to date. Version 1 is the unversioned schema of the first release, so a database created by it
@@ -66,20 +66,21 @@ export interface SinkDb {
   /** 0: no sink tables; 1: the unversioned first schema; then the `sink_schema` version */
   schemaVersion(): Promise<number>;
   /**
-   * One transaction: records (idempotent on (gw, seq)) and gaps. `texts[i]`, when given, is the
-   * JSON text of `recs[i]` as received (stored as is, not serialized again). Device state follows
-   * with the next `foldDevices`.
+   * One transaction: records (idempotent on (gw, seq)), gaps, and the batch's device updates
+   * queued for `foldDevices`. `texts[i]`, when given, is the JSON text of `recs[i]` as received
+   * (stored as is, not serialized again).
    */
   storeBatch(gw: string, recs: readonly SinkRecord[], texts?: readonly string[]): Promise<void>;
   /** Highest seq such that every seq up to it is stored or covered by a gap (computed from the db). */
   contiguous(gw: string): Promise<number>;
   /**
-   * Folds the records above the gateway's device mark, up to the contiguous seq last computed by
-   * `contiguous()` (from any sink on this database), into device state; returns the new mark.
-   * Records above a hole wait for it to close, so each device moves to its newest state whatever
-   * order the batches arrived in. Idempotent: a fold cut short folds again from its mark.
+   * Applies the queued device updates of every batch committed so far (any gateway, any sink on
+   * this database) to device state, and removes them from the queue in the same transaction.
+   * Each column keeps the newest seq, so the order of batches and folds does not matter, and a
+   * hole in the seqs (history drained behind live records) holds nothing back. Resolves false
+   * when another sink was folding (PostgreSQL): what is queued is left for it or a later call.
    */
-  foldDevices(gw: string): Promise<number>;
+  foldDevices(): Promise<boolean>;
   count(gw: string): Promise<number>;
   /** records that came from trackers (they carry the protocol's `msgType`), not gateway events */
   countTracker(gw: string): Promise<number>;
@@ -193,47 +194,76 @@ function planGaps(recs: readonly SinkRecord[]): PlannedGaps {
   return gaps;
 }
 
-/** A stored record as the fold reads it back. */
-interface FoldRow {
-  seq: number;
-  deviceId: string | null;
-  type: string | null;
-  hasPos: boolean;
-}
-
 /**
- * One page of records collapsed to one update per device: its highest seq, its highest seq with
- * a position, its latest online/offline event. The database keeps the maximum of each, so pages
- * (and several sinks folding the same page) may apply in any order. Sorted by device id, so two
- * folds lock device rows in the same order.
+ * A batch collapsed to one update per device: its highest seq, its highest seq with a position
+ * (both keys present, as before), its latest online/offline event.
  */
-function planDevices(rows: readonly FoldRow[]): DeviceUpdate[] {
+function planDevices(recs: readonly SinkRecord[]): DeviceUpdate[] {
   const devices = new Map<string, DeviceUpdate>();
-  for (const r of rows) {
-    const id = r.deviceId;
+  for (const r of recs) {
+    const id = text(r.deviceId);
     if (!id) continue;
     let d = devices.get(id);
     if (!d) {
       d = { deviceId: id, lastSeq: r.seq, positionSeq: null, online: null, onlineSeq: null };
       devices.set(id, d);
     } else if (r.seq > d.lastSeq) d.lastSeq = r.seq;
-    if (r.hasPos && (d.positionSeq === null || r.seq > d.positionSeq)) d.positionSeq = r.seq;
-    if ((r.type === 'device_online' || r.type === 'device_offline') && (d.onlineSeq === null || r.seq > d.onlineSeq)) {
-      d.online = r.type === 'device_online';
+    if (r['lat'] !== undefined && r['lon'] !== undefined && (d.positionSeq === null || r.seq > d.positionSeq)) d.positionSeq = r.seq;
+    const type = r.type;
+    if ((type === 'device_online' || type === 'device_offline') && (d.onlineSeq === null || r.seq > d.onlineSeq)) {
+      d.online = type === 'device_online';
       d.onlineSeq = r.seq;
     }
   }
-  return [...devices.values()].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+  return [...devices.values()];
 }
 
-/** A record counts as a position when it has both keys, as the per-batch upsert decided before. */
-function hasPosition(r: SinkRecord): boolean {
-  return r['lat'] !== undefined && r['lon'] !== undefined;
+/** A queued update as stored: `[deviceId, lastSeq, positionSeq, online (1/0), onlineSeq]`, nulls kept. */
+type PendingTuple = [string, number, number | null, 0 | 1 | null, number | null];
+
+/** The batch's updates as one queue row's text; null when no record names a device. */
+function encodePending(recs: readonly SinkRecord[]): string | null {
+  const devs = planDevices(recs);
+  if (devs.length === 0) return null;
+  return JSON.stringify(devs.map((d): PendingTuple => [d.deviceId, d.lastSeq, d.positionSeq, d.online === null ? null : d.online ? 1 : 0, d.onlineSeq]));
 }
 
-// Records read per fold transaction: bounds one transaction (and on SQLite, one stretch of the
-// event loop) when a fold has much to catch up, e.g. the first fold after an upgrade.
-export const FOLD_PAGE = 5000;
+interface GatewayDeviceUpdate extends DeviceUpdate {
+  gw: string;
+}
+
+/** Newer of two seqs where null means none. */
+const newer = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
+
+/**
+ * Queue rows merged to one update per (gateway, device), newest seq per column: the database
+ * keeps the maximum too, so this only saves rows. Sorted, so two folds would lock device rows
+ * in the same order.
+ */
+function mergePending(rows: ReadonlyArray<{ gw: string; updates: string }>): GatewayDeviceUpdate[] {
+  const merged = new Map<string, GatewayDeviceUpdate>();
+  for (const row of rows) {
+    for (const [deviceId, lastSeq, positionSeq, online, onlineSeq] of JSON.parse(row.updates) as PendingTuple[]) {
+      const key = `${row.gw}\u0000${deviceId}`;
+      const d = merged.get(key);
+      if (!d) {
+        merged.set(key, { gw: row.gw, deviceId, lastSeq, positionSeq, online: online === null ? null : online === 1, onlineSeq });
+        continue;
+      }
+      d.lastSeq = Math.max(d.lastSeq, lastSeq);
+      d.positionSeq = newer(d.positionSeq, positionSeq);
+      if (onlineSeq !== null && (d.onlineSeq === null || onlineSeq > d.onlineSeq)) {
+        d.online = online === 1;
+        d.onlineSeq = onlineSeq;
+      }
+    }
+  }
+  return [...merged.values()].sort((a, b) => (a.gw < b.gw ? -1 : a.gw > b.gw ? 1 : a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+}
+
+// Queued batches applied per fold transaction: bounds one transaction (and on SQLite, one
+// stretch of the event loop) when the queue is long, e.g. after a crash or a stalled fold.
+export const FOLD_PAGE = 200;
 
 // Holes in the union of stored seqs and announced gap ranges: an interval starting above the
 // highest end seen before it leaves a hole. One window pass; the same SQL on both databases.
@@ -355,19 +385,11 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX dead_letters_gw ON dead_letters (gw);`,
   },
   {
-    // Device state folded from the records off the per-batch path: `has_pos` lets the fold skip
-    // the payload (NULL on rows stored before, where the fold reads the payload instead), and
-    // `device_progress` is the highest seq folded. Schema 3 kept devices current with every
-    // stored record, so the mark starts at the contiguous seq already recorded.
+    // Device updates queued by each batch's transaction, applied to devices by the fold. Schema
+    // 3 kept devices current with every stored record, so the queue starts empty.
     version: 4,
-    sqlite: `
-      ALTER TABLE records ADD COLUMN has_pos INTEGER;
-      ALTER TABLE progress ADD COLUMN device_progress INTEGER NOT NULL DEFAULT 0;
-      UPDATE progress SET device_progress = contiguous;`,
-    pg: `
-      ALTER TABLE records ADD COLUMN has_pos BOOLEAN;
-      ALTER TABLE progress ADD COLUMN device_progress BIGINT NOT NULL DEFAULT 0;
-      UPDATE progress SET device_progress = contiguous;`,
+    sqlite: `CREATE TABLE device_pending (id INTEGER PRIMARY KEY, gw TEXT NOT NULL, updates TEXT NOT NULL);`,
+    pg: `CREATE TABLE device_pending (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, gw TEXT NOT NULL, updates TEXT NOT NULL);`,
   },
 ];
 
@@ -384,12 +406,14 @@ const DEVICE_UPSERT_SET = `ON CONFLICT (gw, device_id) DO UPDATE SET ${DEVICE_SE
 
 // PostgreSQL, one statement (one round trip, one implicit transaction) per batch: PostgreSQL
 // splits the JSON array itself, so each record is serialized once and sent without per-element
-// array escaping.
+// array escaping. The device updates are queued in the same statement.
 const PG_STORE_BATCH = `
   WITH ins AS (
-    INSERT INTO records (gw, seq, device_id, type, received_at, payload, has_pos)
-    SELECT $1, (e->>'seq')::bigint, e->>'deviceId', e->>'type', e->>'receivedAt', e, e ? 'lat' AND e ? 'lon' FROM jsonb_array_elements($2::jsonb) AS e
+    INSERT INTO records (gw, seq, device_id, type, received_at, payload)
+    SELECT $1, (e->>'seq')::bigint, e->>'deviceId', e->>'type', e->>'receivedAt', e FROM jsonb_array_elements($2::jsonb) AS e
     ON CONFLICT DO NOTHING
+  ), q AS (
+    INSERT INTO device_pending (gw, updates) SELECT $1, $6::text WHERE $6::text IS NOT NULL
   )
   INSERT INTO gaps (gw, from_seq, to_seq, reason)
   SELECT $1, * FROM unnest($3::bigint[], $4::bigint[], $5::text[])
@@ -397,24 +421,22 @@ const PG_STORE_BATCH = `
 
 // Known devices are updated through a join, which costs less than one speculative insert per
 // row; devices not yet in the table (as of the statement's snapshot) are inserted, and ON
-// CONFLICT covers a concurrent sink inserting the same device first.
+// CONFLICT covers a device inserted concurrently all the same.
 const PG_UPSERT_DEVICES = `
   WITH u AS (
-    SELECT * FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::boolean[], $6::bigint[]) AS u(device_id, last_seq, last_position_seq, online, online_seq)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::boolean[], $6::bigint[]) AS u(gw, device_id, last_seq, last_position_seq, online, online_seq)
   ), upd AS (
     UPDATE devices d SET ${DEVICE_SET('u', 'd')}
-    FROM u WHERE d.gw = $1 AND d.device_id = u.device_id AND ${NEWER('u', 'd')}
+    FROM u WHERE d.gw = u.gw AND d.device_id = u.device_id AND ${NEWER('u', 'd')}
   )
   INSERT INTO devices (gw, device_id, last_seq, last_position_seq, online, online_seq)
-  SELECT $1, u.* FROM u WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.gw = $1 AND d.device_id = u.device_id)
+  SELECT u.* FROM u WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.gw = u.gw AND d.device_id = u.device_id)
   ${DEVICE_UPSERT_SET}`;
 
-// Rows stored before schema 4 have no has_pos: their payload says (COALESCE evaluates it only then).
-const FOLD_SELECT_SQLITE = `SELECT seq, device_id AS d, type AS t,
-  COALESCE(has_pos, json_type(payload, '$.lat') IS NOT NULL AND json_type(payload, '$.lon') IS NOT NULL) AS p
-  FROM records WHERE gw = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ${FOLD_PAGE}`;
-const FOLD_SELECT_PG = `SELECT seq, device_id AS d, type AS t, COALESCE(has_pos, payload ? 'lat' AND payload ? 'lon') AS p
-  FROM records WHERE gw = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT ${FOLD_PAGE}`;
+// Arbitrary constant: one PostgreSQL fold at a time per database. Two folds would take disjoint
+// queue rows but could update shared device rows in opposite orders (an UPDATE through a join
+// has no row order to rely on) and deadlock.
+const PG_FOLD_LOCK = 7_301_994;
 
 export interface OpenOptions {
   /**
@@ -429,6 +451,7 @@ export class SqliteSinkDb implements SinkDb {
   private readonly inserts = new Map<number, Database.Statement>();
   private readonly upserts = new Map<number, Database.Statement>();
   private gapStmt: Database.Statement | undefined;
+  private pendingStmt: Database.Statement | undefined;
   private deadLetterTable = false;
 
   constructor(path: string, opts: OpenOptions = {}) {
@@ -465,12 +488,13 @@ export class SqliteSinkDb implements SinkDb {
     this.inserts.clear();
     this.upserts.clear();
     this.gapStmt = undefined;
+    this.pendingStmt = undefined;
   }
 
   private insertStmt(n: number): Database.Statement {
     let s = this.inserts.get(n);
     if (!s) {
-      s = this.db.prepare(`INSERT INTO records (gw, seq, device_id, type, received_at, payload, has_pos) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`);
+      s = this.db.prepare(`INSERT INTO records (gw, seq, device_id, type, received_at, payload) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`);
       this.inserts.set(n, s);
     }
     return s;
@@ -496,44 +520,45 @@ export class SqliteSinkDb implements SinkDb {
 
   private storeBatchSync(gw: string, recs: readonly SinkRecord[], texts?: readonly string[]): void {
     const gaps = planGaps(recs);
+    const pending = encodePending(recs);
     const json = texts?.length === recs.length ? texts : undefined;
     this.db.transaction(() => {
-      runChunked(recs, (r, i) => [gw, r.seq, text(r.deviceId), text(r.type), text(r.receivedAt), json ? json[i] : JSON.stringify(r), hasPosition(r) ? 1 : 0], (n) => this.insertStmt(n));
+      runChunked(recs, (r, i) => [gw, r.seq, text(r.deviceId), text(r.type), text(r.receivedAt), json ? json[i] : JSON.stringify(r)], (n) => this.insertStmt(n));
       if (gaps.length > 0) {
         this.gapStmt ??= this.db.prepare('INSERT INTO gaps (gw, from_seq, to_seq, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
         for (const g of gaps) this.gapStmt.run(gw, g.from, g.to, g.reason);
       }
+      if (pending !== null) {
+        this.pendingStmt ??= this.db.prepare('INSERT INTO device_pending (gw, updates) VALUES (?, ?)');
+        this.pendingStmt.run(gw, pending);
+      }
     })();
   }
 
-  async foldDevices(gw: string): Promise<number> {
-    for (;;) {
-      const step = this.foldPage(gw);
-      if (!step.more) return step.mark;
+  async foldDevices(): Promise<boolean> {
+    while (this.foldPage()) {
       // Between pages: the sink's message handling runs on this thread too.
       await new Promise<void>((r) => setImmediate(r));
     }
+    return true;
   }
 
   /**
-   * One page in one transaction: the device rows and the mark move together, so a crash leaves
-   * the mark where the device rows are. IMMEDIATE: a second sink on the file waits its turn
-   * instead of failing to upgrade a read transaction to a write.
+   * One page of the queue in one transaction: the device rows move and the queue rows go
+   * together, so a crash leaves each batch either folded or still queued. IMMEDIATE: a second
+   * sink on the file waits its turn, and no queue row can commit below the page's last id while
+   * the page is folded (SQLite has one writer), so deleting up to that id takes only this page.
+   * True when the queue may hold more.
    */
-  private foldPage(gw: string): { mark: number; more: boolean } {
+  private foldPage(): boolean {
     return this.db
       .transaction(() => {
-        const p = this.db.prepare('SELECT contiguous AS c, device_progress AS m FROM progress WHERE gw = ?').get(gw) as { c: number; m: number } | undefined;
-        if (!p || p.m >= p.c) return { mark: p?.m ?? 0, more: false };
-        const raw = this.db.prepare(FOLD_SELECT_SQLITE).raw().all(gw, p.m, p.c) as Array<[number, string | null, string | null, number | null]>;
-        const devs = planDevices(raw.map(([seq, d, t, pos]) => ({ seq, deviceId: d, type: t, hasPos: pos === 1 })));
-        runChunked(devs, (d) => [gw, d.deviceId, d.lastSeq, d.positionSeq, d.online === null ? null : d.online ? 1 : 0, d.onlineSeq], (n) => this.upsertStmt(n));
-        // A short page read everything up to the contiguous seq (seqs inside gaps hold no record).
-        const more = raw.length === FOLD_PAGE;
-        const last = raw[raw.length - 1];
-        const mark = more && last ? last[0] : p.c;
-        this.db.prepare('UPDATE progress SET device_progress = MAX(device_progress, ?) WHERE gw = ?').run(mark, gw);
-        return { mark, more };
+        const rows = this.db.prepare(`SELECT id, gw, updates FROM device_pending ORDER BY id LIMIT ${FOLD_PAGE}`).all() as Array<{ id: number; gw: string; updates: string }>;
+        const last = rows[rows.length - 1];
+        if (!last) return false;
+        runChunked(mergePending(rows), (d) => [d.gw, d.deviceId, d.lastSeq, d.positionSeq, d.online === null ? null : d.online ? 1 : 0, d.onlineSeq], (n) => this.upsertStmt(n));
+        this.db.prepare('DELETE FROM device_pending WHERE id <= ?').run(last.id);
+        return rows.length === FOLD_PAGE;
       })
       .immediate();
   }
@@ -722,14 +747,14 @@ export class PgSinkDb implements SinkDb {
     if (recs.length === 0) return;
     const gaps = planGaps(recs);
     try {
-      await this.storeQuery(gw, recs, texts, gaps);
+      await this.storeQuery(gw, recs, texts, gaps, encodePending(recs));
     } catch (err) {
       if (pgRejects(err)) throw new RejectedBatchError((err as Error).message, { cause: err });
       throw err;
     }
   }
 
-  private async storeQuery(gw: string, recs: readonly SinkRecord[], texts: readonly string[] | undefined, gaps: PlannedGaps): Promise<void> {
+  private async storeQuery(gw: string, recs: readonly SinkRecord[], texts: readonly string[] | undefined, gaps: PlannedGaps, pending: string | null): Promise<void> {
     await this.pool.query({
       name: 'sink_store_batch',
       text: PG_STORE_BATCH,
@@ -739,49 +764,48 @@ export class PgSinkDb implements SinkDb {
         gaps.map((g) => g.from),
         gaps.map((g) => g.to),
         gaps.map((g) => g.reason),
+        pending,
       ],
     });
   }
 
-  async foldDevices(gw: string): Promise<number> {
+  async foldDevices(): Promise<boolean> {
     for (;;) {
-      const step = await this.foldPage(gw);
-      if (!step.more) return step.mark;
+      const step = await this.foldPage();
+      if (step !== 'more') return step === 'done';
     }
   }
 
   /**
-   * One page in one transaction, the device rows and the mark together. The progress row is
-   * locked first: two sinks folding one gateway take turns instead of upserting the same device
-   * rows against each other.
+   * One page of the queue in one transaction, the device rows and the queue rows together. A
+   * queue row committed after the page's snapshot, even with a lower id (ids are taken at insert,
+   * not at commit), is not deleted: it waits for the next page or fold.
    */
-  private async foldPage(gw: string): Promise<{ mark: number; more: boolean }> {
+  private async foldPage(): Promise<'done' | 'more' | 'busy'> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const p = (await client.query('SELECT contiguous AS c, device_progress AS m FROM progress WHERE gw = $1 FOR UPDATE', [gw])).rows[0] as { c: string; m: string } | undefined;
-      const c = Number(p?.c ?? 0);
-      const m = Number(p?.m ?? 0);
-      if (!p || m >= c) {
+      const locked = (await client.query('SELECT pg_try_advisory_xact_lock($1) AS ok', [PG_FOLD_LOCK])).rows[0] as { ok: boolean };
+      if (!locked.ok) {
         await client.query('COMMIT');
-        return { mark: m, more: false };
+        return 'busy';
       }
-      const rows = (await client.query({ name: 'sink_fold_page', text: FOLD_SELECT_PG, values: [gw, m, c] })).rows as Array<{ seq: string; d: string | null; t: string | null; p: boolean | null }>;
-      const devs = planDevices(rows.map((r) => ({ seq: Number(r.seq), deviceId: r.d, type: r.t, hasPos: r.p === true })));
+      const rows = (
+        await client.query({
+          name: 'sink_fold_take',
+          text: `DELETE FROM device_pending WHERE id IN (SELECT id FROM device_pending ORDER BY id LIMIT ${FOLD_PAGE}) RETURNING gw, updates`,
+        })
+      ).rows as Array<{ gw: string; updates: string }>;
+      const devs = mergePending(rows);
       if (devs.length > 0) {
         await client.query({
           name: 'sink_upsert_devices',
           text: PG_UPSERT_DEVICES,
-          values: [gw, devs.map((x) => x.deviceId), devs.map((x) => x.lastSeq), devs.map((x) => x.positionSeq), devs.map((x) => x.online), devs.map((x) => x.onlineSeq)],
+          values: [devs.map((x) => x.gw), devs.map((x) => x.deviceId), devs.map((x) => x.lastSeq), devs.map((x) => x.positionSeq), devs.map((x) => x.online), devs.map((x) => x.onlineSeq)],
         });
       }
-      // A short page read everything up to the contiguous seq (seqs inside gaps hold no record).
-      const more = rows.length === FOLD_PAGE;
-      const last = rows[rows.length - 1];
-      const mark = more && last ? Number(last.seq) : c;
-      await client.query('UPDATE progress SET device_progress = GREATEST(device_progress, $2) WHERE gw = $1', [gw, mark]);
       await client.query('COMMIT');
-      return { mark, more };
+      return rows.length === FOLD_PAGE ? 'more' : 'done';
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;

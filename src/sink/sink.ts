@@ -3,8 +3,8 @@
  * records stored idempotently by (gateway, seq) in one transaction per batch, the PUBACK sent
  * only after the commit, and `down/ack` with the highest contiguous seq the DATABASE holds (so
  * several sink processes in one group never acknowledge what another has not committed).
- * Per-device latest state is folded from the stored records on the same timer, after the ack,
- * up to that contiguous seq: off the per-batch transaction, which it used to double.
+ * Per-device latest state is queued by each batch's transaction and folded into the device rows
+ * on the same timer, after the acks: off the per-batch path, whose cost it used to double.
  *
  * Two kinds of failure, handled apart. A message the sink cannot use (not gzip on a `/z` topic,
  * not JSON, no `recs` array, refused by the database) fails the same way on every delivery: it
@@ -67,6 +67,10 @@ export class Sink {
   private readonly dirty = new Map<string, string>(); // gw -> its topic root
   private readonly acked = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  /** the running tick (acks, then the fold); ticks never overlap, and stop() waits for it */
+  private ticking: Promise<void> | undefined;
+  /** Something may be queued for the fold. True at start: a crash can leave queued batches. */
+  private foldDue = true;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs = 0;
   private stopping = false;
@@ -115,14 +119,17 @@ export class Sink {
       this.log.info({ url: this.options.mqttUrl, group: this.options.group }, 'sink connected');
     });
     client.on('error', (err) => this.log.warn({ err: err.message }, 'sink mqtt error'));
-    this.timer = setInterval(() => void this.sendAcks(), this.options.ackIntervalMs ?? 250);
+    this.timer = setInterval(() => void this.tick(), this.options.ackIntervalMs ?? 250);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    await this.sendAcks();
+    // The timer's tick may be under way (a long fold): it finishes before the last one, so
+    // nothing runs against the database once it is closed.
+    await this.ticking;
+    await this.tick();
     const client = this.client;
     if (client) {
       // The last down/ack is worth waiting for, briefly: a graceful end() waits for every
@@ -186,6 +193,7 @@ export class Sink {
       await this.storeOneByOne(batch, topic, message, err);
     }
     this.dirty.set(gw, batch.root);
+    this.foldDue = true;
   }
 
   /**
@@ -217,11 +225,20 @@ export class Sink {
     this.log.error({ gw, topic, bytes: payload.length, reason }, 'message kept as a dead letter and acknowledged');
   }
 
-  /**
-   * down/ack only for seqs the database holds contiguously; then device state folded up to that
-   * seq (the ack first: it is what the gateway waits for). `stop()` runs this once more, so a
-   * clean stop leaves device state complete.
-   */
+  /** One tick at a time: a fold longer than the interval is not raced by the next tick's. */
+  private tick(): Promise<void> {
+    this.ticking ??= (async () => {
+      try {
+        await this.sendAcks();
+        await this.fold();
+      } finally {
+        this.ticking = undefined;
+      }
+    })();
+    return this.ticking;
+  }
+
+  /** down/ack only for seqs the database holds contiguously. */
   private async sendAcks(): Promise<void> {
     for (const [gw, root] of [...this.dirty]) {
       this.dirty.delete(gw);
@@ -234,15 +251,24 @@ export class Sink {
       } catch (err) {
         this.dirty.set(gw, root);
         this.log.warn({ gw, err: String(err) }, 'contiguous seq not computed');
-        continue;
       }
-      try {
-        await this.db.foldDevices(gw);
-      } catch (err) {
-        // Kept dirty: the next tick folds again from the persisted mark.
-        this.dirty.set(gw, root);
-        this.log.warn({ gw, err: String(err) }, 'device state not folded');
-      }
+    }
+  }
+
+  /**
+   * Device state brought up to every batch stored so far, after the acks (they are what the
+   * gateways wait for). stop() ticks once more, so a clean stop leaves device state complete.
+   */
+  private async fold(): Promise<void> {
+    if (!this.foldDue) return;
+    this.foldDue = false;
+    try {
+      // false: another sink on the database is folding; what it did not take is left queued.
+      if (!(await this.db.foldDevices())) this.foldDue = true;
+    } catch (err) {
+      // The queue is in the database: the next tick folds what this one did not.
+      this.foldDue = true;
+      this.log.warn({ err: String(err) }, 'device state not folded');
     }
   }
 }

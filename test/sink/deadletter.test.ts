@@ -72,7 +72,7 @@ class FlakyDb implements SinkDb {
     return this.db.storeBatch(gw, recs, texts);
   }
   contiguous = (gw: string) => this.db.contiguous(gw);
-  foldDevices = (gw: string) => this.db.foldDevices(gw);
+  foldDevices = () => this.db.foldDevices();
   count = (gw: string) => this.db.count(gw);
   countTracker = (gw: string) => this.db.countTracker(gw);
   device = (gw: string, id: string) => this.db.device(gw, id);
