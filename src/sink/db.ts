@@ -148,7 +148,7 @@ function sqliteRejects(err: unknown): boolean {
   return code === 'SQLITE_TOOBIG' || code === 'SQLITE_MISMATCH';
 }
 
-export const SINK_SCHEMA_VERSION = 4;
+export const SINK_SCHEMA_VERSION = 5;
 
 /** Rows per multi-row INSERT: large enough to amortize the per-statement cost, small enough for any SQLite variable limit. */
 const CHUNK = 100;
@@ -385,9 +385,17 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX dead_letters_gw ON dead_letters (gw);`,
   },
   {
+    // Nothing. Version 4 was a fold from the records behind a per-gateway mark (commit 0b10657,
+    // reverted): a database it migrated says 4 and still needs version 5; its extra columns
+    // (records.has_pos, progress.device_progress) are nullable or defaulted and go unused.
+    version: 4,
+    sqlite: '',
+    pg: '',
+  },
+  {
     // Device updates queued by each batch's transaction, applied to devices by the fold. Schema
     // 3 kept devices current with every stored record, so the queue starts empty.
-    version: 4,
+    version: 5,
     sqlite: `CREATE TABLE device_pending (id INTEGER PRIMARY KEY, gw TEXT NOT NULL, updates TEXT NOT NULL);`,
     pg: `CREATE TABLE device_pending (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, gw TEXT NOT NULL, updates TEXT NOT NULL);`,
   },
@@ -480,7 +488,7 @@ export class SqliteSinkDb implements SinkDb {
       .transaction(() => {
         const from = this.readVersion();
         if (from > SINK_SCHEMA_VERSION) throw new Error(`sink database schema ${from} is newer than this tkgw (${SINK_SCHEMA_VERSION})`);
-        for (const m of MIGRATIONS) if (m.version > from) this.db.exec(m.sqlite);
+        for (const m of MIGRATIONS) if (m.version > from && m.sqlite) this.db.exec(m.sqlite);
         this.db.exec('CREATE TABLE IF NOT EXISTS sink_schema (version INTEGER NOT NULL); DELETE FROM sink_schema;');
         this.db.prepare('INSERT INTO sink_schema (version) VALUES (?)').run(Math.max(from, SINK_SCHEMA_VERSION));
       })
@@ -731,7 +739,7 @@ export class PgSinkDb implements SinkDb {
       await client.query('SELECT pg_advisory_xact_lock($1)', [PG_MIGRATE_LOCK]);
       const from = await this.readVersion(client);
       if (from > SINK_SCHEMA_VERSION) throw new Error(`sink database schema ${from} is newer than this tkgw (${SINK_SCHEMA_VERSION})`);
-      for (const m of MIGRATIONS) if (m.version > from) await client.query(m.pg);
+      for (const m of MIGRATIONS) if (m.version > from && m.pg) await client.query(m.pg);
       await client.query('CREATE TABLE IF NOT EXISTS sink_schema (version INTEGER NOT NULL); DELETE FROM sink_schema;');
       await client.query('INSERT INTO sink_schema (version) VALUES ($1)', [Math.max(from, SINK_SCHEMA_VERSION)]);
       await client.query('COMMIT');

@@ -288,6 +288,29 @@ for (const backend of backends) {
       await db.close();
     });
 
+    it('upgrades a database migrated by the reverted schema 4 (the fold behind a per-gateway mark)', async () => {
+      const url = await backend.fresh();
+      let db = await backend.open(url);
+      await db.migrate();
+      await db.close();
+      const int = backend.name === 'postgres' ? 'BIGINT' : 'INTEGER';
+      await backend.exec(
+        url,
+        `DROP TABLE device_pending;
+         ALTER TABLE records ADD COLUMN has_pos ${backend.name === 'postgres' ? 'BOOLEAN' : 'INTEGER'};
+         ALTER TABLE progress ADD COLUMN device_progress ${int} NOT NULL DEFAULT 0;
+         UPDATE sink_schema SET version = 4;`,
+      );
+      db = await backend.open(url);
+      assert.equal(await db.schemaVersion(), 4);
+      await db.migrate();
+      assert.equal(await db.schemaVersion(), SINK_SCHEMA_VERSION);
+      await db.storeBatch('gw', [pos(1, 'dev-4'), pos(2, 'dev-4')]);
+      assert.equal(await tick(db, 'gw'), 2);
+      assert.equal((await db.device('gw', 'dev-4'))?.lastPosition?.seq, 2);
+      await db.close();
+    });
+
     it('keeps dead letters: the bytes as received, cut at 1 MiB with their full length, counted per gateway', async () => {
       const db = await backend.open(await backend.fresh());
       await db.migrate();
