@@ -2,7 +2,7 @@
  * One tracker connection (TCP) or UDP source: detect the family, frame, decode through the
  * family's session, commit every record, and only then write the ACKs the protocol requires.
  */
-import { ProtocolStream, type StreamEvent } from '../protocol/stream.js';
+import { ProtocolStream, type ProtocolStreamOptions, type StreamEvent } from '../protocol/stream.js';
 import type {
   DecodedMessage,
   ProtocolFamily,
@@ -14,7 +14,7 @@ import type {
 import type { NewOutboxRow, OutboxRow } from '../store/types.js';
 import type { Connection, ConnectionSink } from '../transport/types.js';
 import { eventRow, laneFor, recordRow, toRecord, type NormalizedRecord } from './record.js';
-import type { DeviceRegistry } from './registry.js';
+import { NO_ALARMS, type DeviceRegistry } from './registry.js';
 
 export interface IngestLimits {
   maxFrameBytes: number;
@@ -101,6 +101,8 @@ export function newIngestCounters(): IngestCounters {
 
 export interface ConnectionContext {
   limits: IngestLimits;
+  /** what every connection's protocol stream is built with: one object for all of them */
+  streamOptions: ProtocolStreamOptions;
   devices: DevicePolicy;
   sessionOptions: SessionOptions;
   modules: Readonly<Record<ProtocolFamily, ProtocolModule>>;
@@ -153,12 +155,7 @@ export class TrackerConnection implements ConnectionSink {
     private readonly conn: Connection,
     private readonly ctx: ConnectionContext,
   ) {
-    this.stream = new ProtocolStream({
-      modules: ctx.modules,
-      maxFrameBytes: ctx.limits.maxFrameBytes,
-      maxBytesBeforeDetect: ctx.limits.maxBytesBeforeDetect,
-      sessionOptions: ctx.sessionOptions,
-    });
+    this.stream = new ProtocolStream(ctx.streamOptions);
     this.debug = ctx.log.isLevelEnabled?.('debug') ?? false;
     // UDP sources are forgotten by the listener's idle sweep instead.
     if (conn.transport === 'tcp') this.armDeadline(ctx.limits.detectTimeoutSec, 'detect_timeout');
@@ -260,7 +257,7 @@ export class TrackerConnection implements ConnectionSink {
         this.enqueue(eventRow(event, nowMs), pending);
         ctx.counters.events++;
       }
-      memory.alarms = record.alarms;
+      memory.alarms = record.alarms.length === 0 ? NO_ALARMS : record.alarms;
       if (record.ignition !== undefined) memory.ignition = record.ignition;
       if (record.relay !== undefined) memory.relay = record.relay;
     }
@@ -303,6 +300,9 @@ export class TrackerConnection implements ConnectionSink {
         }
       }
     }
+    // An emptied array keeps the backing store it grew to (~110 bytes, per connection until its
+    // next report); a length of 0 hands it back.
+    if (acks.length === 0) acks.length = 0;
   }
 
   private allowed(deviceId: string): boolean {
