@@ -1,9 +1,9 @@
 /**
- * The `up/health` payload: the gateway's own figures plus the box's (CPU temperature, load,
- * available memory). Built once a minute off the hot path.
+ * The `up/health` payload: the gateway's own figures plus the box's (load and memory from
+ * systeminformation, CPU temperature from the kernel's thermal zones). Built once a minute off
+ * the hot path.
  */
 import { readdirSync, readFileSync, statfsSync } from 'node:fs';
-import { totalmem } from 'node:os';
 import type { IngestCounters } from '../ingest/connection.js';
 import type { StoreStats } from '../store/types.js';
 
@@ -44,8 +44,7 @@ export async function collectHealth(src: HealthSources, flash: FlashWriteMeter):
   const stats = src.store();
   const ingest = src.ingest();
   const tempC = cpuTemperatureC();
-  const loadPct = cpuLoad.sample();
-  const availableBytes = memAvailableBytes();
+  const { load, mem } = await boxFigures();
   let freeDiskBytes: number | undefined;
   try {
     const fs = statfsSync(src.dataDir);
@@ -65,8 +64,8 @@ export async function collectHealth(src: HealthSources, flash: FlashWriteMeter):
     freeDiskBytes,
     bytesWrittenToday: flash.today(),
     uplinkBytesToday: uplink?.bytesSentToday,
-    cpu: { tempC, loadPct },
-    memory: { rssBytes: process.memoryUsage().rss, availableBytes, totalBytes: totalmem() },
+    cpu: { tempC, loadPct: load ? Math.round(load.currentLoad * 10) / 10 : null },
+    memory: { rssBytes: process.memoryUsage().rss, availableBytes: mem?.available ?? null, totalBytes: mem?.total ?? null },
     devices: { online: devices.online, offline: devices.known - devices.online },
     connections: src.connections(),
     counters: {
@@ -81,10 +80,21 @@ export async function collectHealth(src: HealthSources, flash: FlashWriteMeter):
   };
 }
 
+/**
+ * Load and memory through systeminformation, loaded at the first health tick. Only the two parts
+ * of it the job uses are imported: the whole library (every subsystem's module) cost 11 MB of
+ * resident memory once loaded, these two 5 MB.
+ */
+async function boxFigures(): Promise<{ load: { currentLoad: number } | undefined; mem: { available: number; total: number } | undefined }> {
+  const [cpu, memory] = await Promise.all([import('systeminformation/lib/cpu.js'), import('systeminformation/lib/memory.js')]);
+  const [load, mem] = await Promise.all([cpu.currentLoad().catch(() => undefined), memory.mem().catch(() => undefined)]);
+  return { load, mem };
+}
+
 /*
- * The box's figures come straight from the kernel's files (the gateway runs on Linux). The
- * systeminformation library did the same through shells (`cat`, `sensors`, `vcgencmd`: five
- * processes a minute) and cost 9 MB of resident memory once loaded, with a memory goal of 100 MB.
+ * The temperature is read from the kernel's thermal zones, not with systeminformation's
+ * cpuTemperature(): on Linux that runs a shell through execSync, which blocks the event loop (and
+ * every ACK) for the shell's lifetime, and spawns up to two more shells (`sensors`).
  */
 
 /** The SoC/package sensor (Raspberry Pi: `cpu-thermal`), else the first readable zone; null without one. */
@@ -108,41 +118,4 @@ export function cpuTemperatureC(root = '/sys/class/thermal'): number | null {
     }
   }
   return fallback;
-}
-
-/** CPU busy percentage since the previous sample (since boot on the first), from /proc/stat. */
-export class CpuLoad {
-  private last: { busy: number; total: number } | undefined;
-
-  constructor(private readonly read: () => string = () => readFileSync('/proc/stat', 'utf8')) {}
-
-  sample(): number | null {
-    let ticks: number[];
-    try {
-      const line = this.read().split('\n', 1)[0] ?? '';
-      if (!line.startsWith('cpu ')) return null;
-      ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
-    } catch {
-      return null;
-    }
-    // user nice system idle iowait irq softirq steal: idle and iowait are the idle time.
-    const total = ticks.reduce((a, b) => a + b, 0);
-    const busy = total - (ticks[3] ?? 0) - (ticks[4] ?? 0);
-    const previous = this.last ?? { busy: 0, total: 0 };
-    this.last = { busy, total };
-    const dt = total - previous.total;
-    return dt > 0 ? Math.round(((busy - previous.busy) / dt) * 1000) / 10 : null;
-  }
-}
-
-const cpuLoad = new CpuLoad();
-
-/** MemAvailable: what the kernel could hand out without swapping, page cache included. */
-export function memAvailableBytes(meminfo = () => readFileSync('/proc/meminfo', 'utf8')): number | null {
-  try {
-    const m = /^MemAvailable:\s+(\d+) kB/m.exec(meminfo());
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
 }
