@@ -10,8 +10,8 @@ import type { NormalizedRecord } from './record.js';
 export interface LastFix {
   valid: boolean;
   fixTime: string | undefined;
-  lat: number | undefined;
-  lon: number | undefined;
+  lat: number;
+  lon: number;
   speedKmh: number | undefined;
   receivedAtMs: number;
 }
@@ -38,8 +38,8 @@ export interface LiveDevice {
    */
   lastPosition: NormalizedRecord | undefined;
   /**
-   * recent positions for the status page: a ring of TRACK_POINTS points in a chunk shared with
-   * other devices (see TrackSlab), from `trackAt`; undefined before the first position
+   * the positions the device left, for the status page: a ring in a chunk shared with other
+   * devices (see TrackSlab), from `trackAt`; undefined until the device first moves
    */
   track: Int32Array | undefined;
   trackAt: number;
@@ -159,6 +159,8 @@ export class DeviceRegistry {
     if (!device) return;
     device.lastSeenMs = receivedAtMs;
     if (record.lat !== undefined && record.lon !== undefined) {
+      // Before lastFix moves on: the track keeps the position being left (see TrackSlab).
+      this.tracks.push(device, record.lat, record.lon);
       device.lastFix = {
         valid: record.valid ?? false,
         fixTime: record.fixTime,
@@ -168,7 +170,6 @@ export class DeviceRegistry {
         receivedAtMs,
       };
       device.lastPosition = record;
-      this.tracks.push(device, record.lat, record.lon, receivedAtMs);
     }
     if (record.ignition !== undefined) device.ignition = record.ignition;
     if (record.relay !== undefined) device.relay = record.relay;
@@ -213,59 +214,78 @@ export class DeviceRegistry {
   }
 }
 
-/** points kept per device for the status page's track */
+/** points kept per device for the status page's track, its current position included */
 export const TRACK_POINTS = 50;
-const TRACK_INTS = TRACK_POINTS * 3;
-/** devices per slab chunk: 256 x 600 bytes, one allocation instead of 256 typed arrays */
+/** the ring holds the positions before the current one, which is the device's lastFix */
+const RING_POINTS = TRACK_POINTS - 1;
+const RING_INTS = RING_POINTS * 3;
+/** devices per slab chunk: 256 x 588 bytes, one allocation instead of 256 typed arrays */
 const SLAB_DEVICES = 256;
 /** track times are whole seconds from here: an Int32 covers 1952..2088 */
 const TRACK_EPOCH_SEC = 1_577_836_800; // 2020-01-01T00:00:00Z
 
+const micro = (deg: number) => Math.round(deg * 1e6);
+
 /**
  * Every device's recent positions, packed: (lat x 1e6, lon x 1e6, seconds since TRACK_EPOCH_SEC)
- * as Int32, 600 bytes per device, in chunks shared by SLAB_DEVICES devices. The contract's
- * coordinates have 6 decimals, so lat/lon come back exactly; times lose their milliseconds, which
- * a track drawn over minutes does not need. One Float64Array per device cost 1.2 KB plus some
- * 400 bytes of array and backing-store bookkeeping; at 10,000 trackers that alone was a sixth of
- * the memory goal. Slots are never freed because devices never leave the registry.
+ * as Int32 in chunks shared by SLAB_DEVICES devices. The contract's coordinates have 6 decimals,
+ * so lat/lon come back exactly; times lose their milliseconds, which a track drawn over minutes
+ * does not need. One Float64Array per device cost 1.2 KB plus some 400 bytes of array and
+ * backing-store bookkeeping; at 10,000 trackers that alone was a sixth of the memory goal.
+ *
+ * The newest point is the device's lastFix, so the ring only keeps the positions it left, each
+ * with the last time the device reported it: a parked vehicle's reports are one point whose time
+ * moves on, not a ring of copies. A device that has not moved since the gateway started (most
+ * of a depot's, most of the time) takes no ring slot at all. Slots are never freed because
+ * devices never leave the registry.
  */
 class TrackSlab {
   private chunk: Int32Array | undefined;
   private used = SLAB_DEVICES;
 
-  push(device: LiveDevice, lat: number, lon: number, ms: number): void {
+  /** Called with the new position before `device.lastFix` is replaced by it. */
+  push(device: LiveDevice, lat: number, lon: number): void {
+    const left = device.lastFix;
+    if (!left || (micro(left.lat) === micro(lat) && micro(left.lon) === micro(lon))) return;
     if (!device.track) {
       if (this.used === SLAB_DEVICES) {
-        this.chunk = new Int32Array(SLAB_DEVICES * TRACK_INTS);
+        this.chunk = new Int32Array(SLAB_DEVICES * RING_INTS);
         this.used = 0;
       }
       device.track = this.chunk;
-      device.trackAt = this.used++ * TRACK_INTS;
+      device.trackAt = this.used++ * RING_INTS;
     }
     const track = device.track as Int32Array;
     const at = device.trackAt + device.trackNext * 3;
-    track[at] = Math.round(lat * 1e6);
-    track[at + 1] = Math.round(lon * 1e6);
-    track[at + 2] = Math.floor(ms / 1000) - TRACK_EPOCH_SEC;
-    device.trackNext = (device.trackNext + 1) % TRACK_POINTS;
-    device.trackCount = Math.min(TRACK_POINTS, device.trackCount + 1);
+    track[at] = micro(left.lat);
+    track[at + 1] = micro(left.lon);
+    track[at + 2] = trackSeconds(left.receivedAtMs);
+    device.trackNext = (device.trackNext + 1) % RING_POINTS;
+    device.trackCount = Math.min(RING_POINTS, device.trackCount + 1);
   }
 }
 
-/** Oldest first; times in ms (whole seconds). */
+function trackSeconds(ms: number): number {
+  return Math.floor(ms / 1000) - TRACK_EPOCH_SEC;
+}
+
+/** Oldest first, the current position last; times in ms (whole seconds). */
 export function trackOf(device: LiveDevice, limit: number): Array<{ lat: number; lon: number; t: number }> {
   const out: Array<{ lat: number; lon: number; t: number }> = [];
+  const current = device.lastFix;
+  if (!current || limit <= 0) return out;
   const track = device.track;
-  if (!track) return out;
-  const n = Math.min(limit, device.trackCount);
-  for (let i = device.trackCount - n; i < device.trackCount; i++) {
-    const at = device.trackAt + ((device.trackNext - device.trackCount + i + TRACK_POINTS) % TRACK_POINTS) * 3;
+  const older = track ? Math.min(limit - 1, device.trackCount) : 0;
+  for (let i = device.trackCount - older; i < device.trackCount; i++) {
+    const at = device.trackAt + ((device.trackNext - device.trackCount + i + RING_POINTS) % RING_POINTS) * 3;
+    const ring = track as Int32Array;
     out.push({
-      lat: (track[at] as number) / 1e6,
-      lon: (track[at + 1] as number) / 1e6,
-      t: ((track[at + 2] as number) + TRACK_EPOCH_SEC) * 1000,
+      lat: (ring[at] as number) / 1e6,
+      lon: (ring[at + 1] as number) / 1e6,
+      t: ((ring[at + 2] as number) + TRACK_EPOCH_SEC) * 1000,
     });
   }
+  out.push({ lat: micro(current.lat) / 1e6, lon: micro(current.lon) / 1e6, t: (trackSeconds(current.receivedAtMs) + TRACK_EPOCH_SEC) * 1000 });
   return out;
 }
 

@@ -76,6 +76,25 @@ describe('DeviceRegistry track', () => {
     }
   });
 
+  it('keeps a parked device as one point with its latest time, in no ring slot; the place left keeps the time it was left', () => {
+    const r = new DeviceRegistry();
+    r.bind('d1', 'h02', conn(), session, 1000);
+    const t0 = Date.UTC(2025, 5, 1, 8, 0, 0);
+    for (let i = 0; i < 120; i++) r.noteRecord('d1', position('d1', 52.370216, 4.895168), message, t0 + i * 10_000);
+    const device = r.get('d1');
+    assert.ok(device);
+    assert.deepEqual(trackOf(device, 200), [{ lat: 52.370216, lon: 4.895168, t: t0 + 119 * 10_000 }]);
+    assert.equal(device.track, undefined, 'a device that never moved holds no ring slot');
+    r.noteRecord('d1', position('d1', 52.371, 4.896), message, t0 + 1_200_000);
+    r.noteRecord('d1', position('d1', 52.371, 4.896), message, t0 + 1_210_000);
+    assert.deepEqual(trackOf(device, 200), [
+      { lat: 52.370216, lon: 4.895168, t: t0 + 119 * 10_000 },
+      { lat: 52.371, lon: 4.896, t: t0 + 1_210_000 },
+    ]);
+    assert.deepEqual(trackOf(device, 1), [{ lat: 52.371, lon: 4.896, t: t0 + 1_210_000 }]);
+    assert.deepEqual(trackOf(device, 0), []);
+  });
+
   it('is empty before the first position', () => {
     const r = new DeviceRegistry();
     r.bind('d1', 'h02', conn(), session, 1000);
