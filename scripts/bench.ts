@@ -179,7 +179,7 @@ async function benchIngest(): Promise<void> {
   const gw = await startGatewayProcess();
   const devices = 1000;
   const perProcess = 500;
-  const count = quick ? 60 : 200;
+  const count = quick ? 120 : 200;
   // Bursts of 8 reports per write: at this load the gateway already reads about 8 frames per
   // read(2) (the kernel coalesces back-to-back segments), so the gateway's work per record is
   // about the same, while the simulator's own syscall per frame (a third of its CPU, on the two
@@ -213,7 +213,7 @@ async function benchIngest(): Promise<void> {
   // ACK latency (frame received -> ACK written, so group commit and fsync included) at a steady
   // 10,000 ACKed frames/s: 1,000 GT06 units (every GT06 report is ACKed) each reporting every
   // 100 ms. The gateway keeps the latest 4,096 samples, so the flood's logins are gone by then.
-  const ackLoad = simulate(gw.port, ['--protocol', 'gt06', '--devices', '1000', '--count', quick ? '30' : '60', '--interval-ms', '100', '--heartbeat-every', '0', '--id-offset', '300000']);
+  const ackLoad = simulate(gw.port, ['--protocol', 'gt06', '--devices', '1000', '--count', quick ? '20' : '60', '--interval-ms', '100', '--heartbeat-every', '0', '--id-offset', '300000']);
   await ackLoad.exited;
   const ackP50 = await metric(gw, 'tkgw_ack_latency_ms{quantile="0.5"}');
   const ackP99 = await metric(gw, 'tkgw_ack_latency_ms{quantile="0.99"}');
