@@ -21,6 +21,7 @@ import { TcpListener } from './transport/tcp.js';
 import { UdpListener } from './transport/udp.js';
 import type { Uplink } from './uplink/uplink.js';
 import { GATEWAY_VERSION } from './version.js';
+import { reapplyV8Flags } from './cli/v8-memory.js';
 
 
 export interface AppDeps {
@@ -99,6 +100,7 @@ export class GatewayApp {
       allowTmpfs: config.store.allowTmpfs,
       now: this.now,
       log: log.child({ layer: 'store' }),
+      onWorkerOnline: reapplyV8Flags,
     });
     this.storeInstance = opened.store;
     if (opened.reset) log.error({ quarantinedTo: opened.reset.quarantinedTo, reason: opened.reset.reason }, 'database was corrupt: quarantined and started fresh');

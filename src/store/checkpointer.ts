@@ -56,6 +56,8 @@ export class BackgroundCheckpointer {
     /** after each completed checkpoint (the store resets its count of WAL bytes written) */
     private readonly onComplete: () => void = () => {},
     private readonly idleMs = 5_000,
+    /** once each worker is up: starting a worker resets V8 flags set at run time (see StoreOptions) */
+    private readonly onWorkerOnline: () => void = () => {},
   ) {}
 
   get busy(): boolean {
@@ -102,6 +104,7 @@ export class BackgroundCheckpointer {
     if (this.worker) return this.worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { base: import.meta.url, path: this.dbPath } });
     worker.unref();
+    worker.once('online', () => this.onWorkerOnline());
     worker.on('message', (m: CheckpointResult) => this.finished(m));
     worker.on('error', (err) => {
       // A worker that cannot open the database (or died) is replaced at the next request.

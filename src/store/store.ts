@@ -49,6 +49,12 @@ export interface StoreOptions {
   checkpointAfterBytes?: number;
   /** false: no worker thread; the bound above is then met on the event loop */
   backgroundCheckpoint?: boolean;
+  /**
+   * called once each checkpoint worker is up. Node 20 starting a worker puts back the V8 flags
+   * the process set at run time (`tkgw start` keeps the young generation small that way), so the
+   * composition root sets them again here
+   */
+  onWorkerOnline?: () => void;
   /** fdatasync of the WAL file on the thread pool; injected by tests to hold or fail a sync */
   walSync?: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
 }
@@ -324,10 +330,16 @@ export class Store {
     this.asyncSync = options.synchronous !== 'normal';
     this.checkpointAfterBytes = options.checkpointAfterBytes ?? 16 * 1024 * 1024;
     if (options.backgroundCheckpoint !== false) {
-      this.checkpointer = new BackgroundCheckpointer(path, log, () => {
-        this.walBytesSinceCheckpoint = 0;
-        this.walBytesAtRequest = 0;
-      });
+      this.checkpointer = new BackgroundCheckpointer(
+        path,
+        log,
+        () => {
+          this.walBytesSinceCheckpoint = 0;
+          this.walBytesAtRequest = 0;
+        },
+        undefined,
+        options.onWorkerOnline,
+      );
     }
     this.recountBacklog();
   }

@@ -5,7 +5,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { unitEnvironment } from '../../scripts/unit-env.js';
@@ -55,5 +57,36 @@ describe('production environment', () => {
     ].join('\n');
     const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
     assert.ok(Number(out) <= 4 * 1024 * 1024, `new space ${out} bytes`);
+  });
+
+  it('keeps the young generation small after the store starts its checkpoint worker', () => {
+    // Node 20 puts run-time V8 flags back when a worker thread starts; the store calls its
+    // onWorkerOnline hook (the gateway passes reapplyV8Flags) once the worker is up.
+    const dir = mkdtempSync(join(tmpdir(), 'tkgw-v8-'));
+    try {
+      const dist = new URL('../../dist/', import.meta.url).href;
+      const script = join(dir, 'probe.mjs');
+      writeFileSync(
+        script,
+        [
+          "import v8 from 'node:v8';",
+          `const { reapplyV8Flags } = await import('${dist}cli/v8-memory.js');`,
+          `const { openStore } = await import('${dist}store/store.js');`,
+          `const { store } = openStore({ dataDir: ${JSON.stringify(join(dir, 'data'))}, quotaBytes: 1e9, synchronous: 'normal', groupCommitMs: 5, groupCommitMaxRows: 500, allowTmpfs: true, onWorkerOnline: reapplyV8Flags });`,
+          "store.checkpoint('PASSIVE');",
+          'await store.checkpointIdle();',
+          'let keep = [];',
+          'for (let i = 0; i < 2e6; i++) { keep.push({ i, s: String(i), b: [i] }); if (keep.length > 100000) keep = []; }',
+          "const s = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');",
+          'await store.close();',
+          'process.stdout.write(String(s.space_size));',
+        ].join('\n'),
+      );
+      // argv[2] is `start`, as for the gateway, so v8-memory chooses its flags.
+      const out = execFileSync(process.execPath, [script, 'start'], { encoding: 'utf8' });
+      assert.ok(Number(out) <= 4 * 1024 * 1024, `new space ${out} bytes`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
