@@ -17,6 +17,7 @@ import type { StatusSnapshot } from './ops/status.js';
 import { PROTOCOL_MODULES } from './protocol/families.js';
 import type { ProtocolFamily } from './protocol/types.js';
 import { openStore, type Store } from './store/store.js';
+import { OPEN_COMMAND_STATES } from './store/types.js';
 import { TcpListener } from './transport/tcp.js';
 import { UdpListener } from './transport/udp.js';
 import type { Uplink } from './uplink/uplink.js';
@@ -330,7 +331,7 @@ export class GatewayApp {
       records: { total: stats.totalRecords, lastSeq: stats.lastSeq },
       backlog: { rows: stats.backlog.rows, bytes: stats.backlog.bytes, oldestAgeSec: stats.backlog.oldestAgeSec },
       uplink: { connected: uplink?.connected ?? false, session: uplink?.session ?? Number(this.store.getMeta('uplink.session') ?? 0), lastAckAt: uplink?.lastAckAt ?? null },
-      commands: { pending: this.store.listCommands({ states: ['accepted', 'waiting', 'sent', 'acked'] }).length },
+      commands: { pending: this.store.listCommands({ states: OPEN_COMMAND_STATES }).length },
     };
   }
 

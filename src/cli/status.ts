@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatStatus, type StatusSnapshot } from '../ops/status.js';
-import { openStore } from '../store/store.js';
+import { readStoreSnapshot } from '../store/snapshot.js';
 import { UserError } from './errors.js';
 
 interface StatusFlags {
@@ -56,18 +56,17 @@ async function fetchStatus(host: string, port: number, token: string | undefined
 }
 
 function readFromStore(dataDir: string): StatusSnapshot {
-  const { store } = openStore({ dataDir, quotaBytes: Number.MAX_SAFE_INTEGER, synchronous: 'normal', groupCommitMs: 5, groupCommitMaxRows: 500, allowTmpfs: true });
+  let s;
   try {
-    const stats = store.stats();
-    const devices = store.listDevices();
-    return {
-      devices: { known: devices.length, online: 0 },
-      records: { total: stats.totalRecords, lastSeq: stats.lastSeq },
-      backlog: { rows: stats.backlog.rows, bytes: stats.backlog.bytes, oldestAgeSec: Math.round(stats.backlog.oldestAgeSec) },
-      uplink: { connected: false, session: Number(store.getMeta('uplink.session') ?? 0), lastAckAt: null },
-      commands: { pending: store.listCommands({ states: ['accepted', 'waiting', 'sent', 'acked'] }).length },
-    };
-  } finally {
-    void store.close();
+    s = readStoreSnapshot(dataDir);
+  } catch (err) {
+    throw new UserError(`cannot read the gateway's store: ${err instanceof Error ? err.message : String(err)}`);
   }
+  return {
+    devices: { known: s.devicesKnown, online: 0 },
+    records: { total: s.totalRecords, lastSeq: s.lastSeq },
+    backlog: { rows: s.backlog.rows, bytes: s.backlog.bytes, oldestAgeSec: Math.round(s.backlog.oldestAgeSec) },
+    uplink: { connected: false, session: s.uplinkSession, lastAckAt: null },
+    commands: { pending: s.pendingCommands },
+  };
 }

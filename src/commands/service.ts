@@ -6,11 +6,11 @@
 import type { DecodedMessage, EncodedCommand } from '../protocol/types.js';
 import type { LiveDevice, RegistryListener } from '../ingest/registry.js';
 import type { NormalizedRecord } from '../ingest/record.js';
-import type { CommandRow, CommandState, NewOutboxRow, OutboxRow } from '../store/types.js';
+import { OPEN_COMMAND_STATES, type CommandRow, type CommandState, type NewOutboxRow, type OutboxRow } from '../store/types.js';
 import { parseCommandRequest, type CommandAction, type CommandRequest, type Guards, type RejectReason } from './request.js';
 
 export const FINAL_STATES: readonly CommandState[] = ['confirmed', 'rejected', 'expired', 'failed', 'superseded'];
-export const OPEN_STATES: readonly CommandState[] = ['accepted', 'waiting', 'sent', 'acked'];
+export const OPEN_STATES = OPEN_COMMAND_STATES;
 
 export interface CommandStore {
   insertCommand(row: CommandRow, audit: { reason?: string | null; detail?: string | null }): void;

@@ -16,7 +16,7 @@ export function formatStatus(s: StatusSnapshot, extra: { running: boolean; sourc
     `devices     ${s.devices.online} online / ${s.devices.known} known`,
     `records     ${s.records.total} stored, last seq ${s.records.lastSeq}`,
     `backlog     ${s.backlog.rows} rows, ${formatBytes(s.backlog.bytes)}, oldest ${formatAge(s.backlog.oldestAgeSec)}`,
-    `uplink      ${s.uplink.connected ? 'connected' : 'disconnected'}, session ${s.uplink.session}, last ack ${s.uplink.lastAckAt ?? 'never'}`,
+    `uplink      ${s.uplink.connected ? 'connected' : 'disconnected'}, session ${s.uplink.session}, last ack ${s.uplink.lastAckAt ?? (extra.running ? 'never' : 'unknown (the gateway keeps it in memory)')}`,
     `commands    ${s.commands.pending} pending`,
   ];
   return lines.join('\n');

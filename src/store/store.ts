@@ -74,7 +74,7 @@ export interface OpenResult {
   reset?: { quarantinedTo: string; reason: string };
 }
 
-const DB_FILE = 'gateway.db';
+export const DB_FILE = 'gateway.db';
 const SEQ_FLOOR_FILE = 'seq.floor';
 /** seqs reserved per write of the floor file: one fsync per this many records */
 const SEQ_BLOCK = 100_000;

@@ -73,6 +73,9 @@ export type CommandState =
   | 'failed'
   | 'superseded';
 
+/** states of a command still under way (not final): what "pending" counts */
+export const OPEN_COMMAND_STATES: readonly CommandState[] = ['accepted', 'waiting', 'sent', 'acked'];
+
 export interface CommandRow {
   id: string;
   deviceId: string;
