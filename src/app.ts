@@ -56,6 +56,7 @@ export class GatewayApp {
   private metrics: ReturnType<GatewayApp['metricsRegistry']> | undefined;
   private lastCpuTempC: number | null = null;
   private startedAtMs = 0;
+  private stopping: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private readonly now: () => number;
   private started = false;
@@ -302,7 +303,13 @@ export class GatewayApp {
    * Graceful shutdown (SIGTERM): stop accepting, let in-flight records commit and their ACKs go
    * out, close connections, flush the uplink, checkpoint and close the store.
    */
-  async stop(): Promise<void> {
+  /** Idempotent: a second SIGTERM, or a test's cleanup after its own stop, waits for the first. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopNow();
+    return this.stopping;
+  }
+
+  private async stopNow(): Promise<void> {
     const log = this.deps.log;
     this.deps.notify?.stopping();
     for (const t of this.timers) clearInterval(t);
