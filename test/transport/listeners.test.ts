@@ -38,12 +38,18 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()?.();
 });
 
+/** A TcpListener on 127.0.0.1 port 0, stopped after the test. */
+async function startTcp(over: Partial<TcpListenerOptions> = {}, handler: ConnectionHandler = new EchoHandler()): Promise<{ listener: TcpListener; port: number }> {
+  const listener = new TcpListener(tcpOptions(over), handler, silentLog);
+  const { port } = await listener.start();
+  cleanups.push(() => listener.stop());
+  return { listener, port };
+}
+
 describe('TcpListener', () => {
   it('delivers bytes to the handler and writes replies', async () => {
     const handler = new EchoHandler();
-    const listener = new TcpListener(tcpOptions(), handler, silentLog);
-    const { port } = await listener.start();
-    cleanups.push(() => listener.stop());
+    const { listener, port } = await startTcp({}, handler);
     const client = await TestClient.connect(port);
     cleanups.push(() => client.destroy());
     client.send('hello');
@@ -54,9 +60,7 @@ describe('TcpListener', () => {
 
   it('a throwing handler closes only that connection and is counted', async () => {
     const handler = new EchoHandler();
-    const listener = new TcpListener(tcpOptions(), handler, silentLog);
-    const { port } = await listener.start();
-    cleanups.push(() => listener.stop());
+    const { listener, port } = await startTcp({}, handler);
     const bad = await TestClient.connect(port);
     const good = await TestClient.connect(port);
     cleanups.push(() => bad.destroy(), () => good.destroy());
@@ -70,9 +74,7 @@ describe('TcpListener', () => {
   });
 
   it('enforces the per-IP connection limit', async () => {
-    const listener = new TcpListener(tcpOptions({ maxConnectionsPerIp: 2 }), new EchoHandler(), silentLog);
-    const { port } = await listener.start();
-    cleanups.push(() => listener.stop());
+    const { listener, port } = await startTcp({ maxConnectionsPerIp: 2 });
     const a = await TestClient.connect(port);
     const b = await TestClient.connect(port);
     const c = await TestClient.connect(port);
@@ -85,9 +87,7 @@ describe('TcpListener', () => {
 
   it('closes idle connections', async () => {
     const handler = new EchoHandler();
-    const listener = new TcpListener(tcpOptions({ idleTimeoutSec: 0.3 }), handler, silentLog);
-    const { port } = await listener.start();
-    cleanups.push(() => listener.stop());
+    const { port } = await startTcp({ idleTimeoutSec: 0.3 }, handler);
     const client = await TestClient.connect(port);
     cleanups.push(() => client.destroy());
     await client.waitClosed();
@@ -96,9 +96,7 @@ describe('TcpListener', () => {
 
   it('a connection that keeps sending is not idle; a silent one beside it is', async () => {
     const handler = new EchoHandler();
-    const listener = new TcpListener(tcpOptions({ idleTimeoutSec: 2 }), handler, silentLog);
-    const { port } = await listener.start();
-    cleanups.push(() => listener.stop());
+    const { listener, port } = await startTcp({ idleTimeoutSec: 2 }, handler);
     const silent = await TestClient.connect(port);
     const talker = await TestClient.connect(port);
     cleanups.push(() => silent.destroy(), () => talker.destroy());
@@ -122,9 +120,7 @@ describe('TcpListener', () => {
         return handler.open(conn);
       },
     };
-    const listener = new TcpListener(tcpOptions(), refusing, silentLog);
-    const { port } = await listener.start();
-    cleanups.push(() => listener.stop());
+    const { listener, port } = await startTcp({}, refusing);
     const ender = await TestClient.connect(port);
     const resetter = await TestClient.connect(port);
     const localPorts = [ender, resetter].map((c) => `127.0.0.1:${c.socket.localPort}`).sort();
@@ -149,9 +145,7 @@ describe('TcpListener', () => {
 
   it('closes a peer that does not read once the write backlog bound is exceeded', async () => {
     const handler = new EchoHandler();
-    const listener = new TcpListener(tcpOptions({ writeBacklogBytes: 1024 }), handler, silentLog);
-    const { port } = await listener.start();
-    cleanups.push(() => listener.stop());
+    const { port } = await startTcp({ writeBacklogBytes: 1024 }, handler);
     const client = await TestClient.connect(port);
     cleanups.push(() => client.destroy());
     client.socket.pause();
