@@ -49,6 +49,13 @@ function sinkFor(broker: TestBroker, db: SinkDb, log: SinkLogger, clientId: stri
   return new Sink({ mqttUrl: broker.url, group: 'dl', topicRoot: 'depot/v1/+/gw/+', clientId, ackIntervalMs: 50, retryMinMs: 50, retryMaxMs: 200 }, db, log);
 }
 
+/** Starts the sink and returns once it is connected and its shared subscription has reached the broker. */
+async function startSubscribed(sink: Sink, log: { lines: Line[] }): Promise<void> {
+  await sink.start();
+  await waitFor(() => log.lines.some((l) => l.msg === 'sink connected'), 'sink connected');
+  await new Promise((r) => setTimeout(r, 200));
+}
+
 /** The real database, with storeBatch failing on demand: a database that is down, then back. */
 class FlakyDb implements SinkDb {
   /** storeBatch calls left to fail as a storage failure */
@@ -94,9 +101,7 @@ for (const backend of backends) {
       const log = captureLog();
       // No ack tick before stop(): its own final down/ack is the one left in flight.
       const sink = new Sink({ mqttUrl: broker.url, group: 'dl', topicRoot: 'depot/v1/+/gw/+', clientId: `dl-s-${backend.name}-${process.pid}`, ackIntervalMs: 600_000 }, await backend.open(url), log);
-      await sink.start();
-      await waitFor(() => log.lines.some((l) => l.msg === 'sink connected'), 'sink connected');
-      await new Promise((r) => setTimeout(r, 200));
+      await startSubscribed(sink, log);
       const pub = await publisher(broker);
       await pub.publishAsync(topic('up/pos'), batch(range(1, 3)), { qos: 1 });
       await waitFor(() => sink.stored === 3, 'stored', 15_000);
@@ -115,9 +120,7 @@ for (const backend of backends) {
       const log = captureLog();
       const clientId = `dl-a-${backend.name}-${process.pid}`;
       let sink = sinkFor(broker, await backend.open(url), log, clientId);
-      await sink.start();
-      await waitFor(() => log.lines.some((l) => l.msg === 'sink connected'), 'sink connected');
-      await new Promise((r) => setTimeout(r, 200)); // the subscription reaches the broker
+      await startSubscribed(sink, log);
 
       const pub = await publisher(broker);
       const garbageZ = Buffer.from('this is not gzip at all');
@@ -203,9 +206,7 @@ for (const backend of backends) {
       const log = captureLog();
       const db = new FlakyDb(await backend.open(url));
       const sink = sinkFor(broker, db, log, `dl-b-${backend.name}-${process.pid}`);
-      await sink.start();
-      await waitFor(() => log.lines.some((l) => l.msg === 'sink connected'), 'sink connected');
-      await new Promise((r) => setTimeout(r, 200));
+      await startSubscribed(sink, log);
       const pub = await publisher(broker);
 
       db.failNext = 4;
@@ -240,9 +241,7 @@ for (const backend of backends) {
       const nul = backend.name === 'postgres';
       if (!nul) db.refuse.add(3);
       const sink = sinkFor(broker, db, log, `dl-c-${backend.name}-${process.pid}`);
-      await sink.start();
-      await waitFor(() => log.lines.some((l) => l.msg === 'sink connected'), 'sink connected');
-      await new Promise((r) => setTimeout(r, 200));
+      await startSubscribed(sink, log);
       const pub = await publisher(broker);
       const recs = range(1, 5).map((s) => rec(s, s === 3 ? { reply: 'a\u0000b' } : {}));
       await pub.publishAsync(topic('up/pos'), JSON.stringify({ v: 1, gw: GW, recs }), { qos: 1 });
