@@ -6,6 +6,9 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import cron from 'node-cron';
 
+/** a gateway id or tenant: one MQTT topic level and client id (the sink checks topics with it) */
+export const TOPIC_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
 const port = z.number().int().min(0, 'must be 0..65535').max(65535, 'must be 0..65535');
 const positiveInt = z.number().int().positive();
 const cronExpr = z.string().refine((v) => cron.validate(v), { message: 'is not a valid cron expression' });
@@ -162,9 +165,9 @@ export const configSchema = z
   .object({
     gatewayId: z
       .string()
-      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ - (it is an MQTT topic level and client id)')
+      .regex(TOPIC_ID, 'must be 1-64 characters of A-Z a-z 0-9 _ - (it is an MQTT topic level and client id)')
       .default(defaultGatewayId),
-    tenant: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -').default('default'),
+    tenant: z.string().regex(TOPIC_ID, 'must be 1-64 characters of A-Z a-z 0-9 _ -').default('default'),
     listeners: z.array(listenerSchema).min(1, 'needs at least one listener').default([{ host: '0.0.0.0', port: 8888, tcp: true, udp: true }]),
     limits: limitsSchema.prefault({}),
     devices: devicesSchema.prefault({}),

@@ -77,10 +77,11 @@ export interface SinkDb {
    * Applies the queued device updates of every batch committed so far (any gateway, any sink on
    * this database) to device state, and removes them from the queue in the same transaction.
    * Each column keeps the newest seq, so the order of batches and folds does not matter, and a
-   * hole in the seqs (history drained behind live records) holds nothing back. Resolves false
-   * when another sink was folding (PostgreSQL): what is queued is left for it or a later call.
+   * hole in the seqs (history drained behind live records) holds nothing back. At most
+   * `maxPages` pages of FOLD_PAGE batches. Resolves true once the queue is empty; false when
+   * pages are left or another sink was folding (PostgreSQL): the rest waits for a later call.
    */
-  foldDevices(): Promise<boolean>;
+  foldDevices(maxPages?: number): Promise<boolean>;
   count(gw: string): Promise<number>;
   /** records that came from trackers (they carry the protocol's `msgType`), not gateway events */
   countTracker(gw: string): Promise<number>;
@@ -194,6 +195,9 @@ function planGaps(recs: readonly SinkRecord[]): PlannedGaps {
   return gaps;
 }
 
+/** IMEIs are 15 digits, TK103 ids 12 characters: 64 leaves room for any tracker's id */
+export const MAX_DEVICE_ID_CHARS = 64;
+
 /**
  * A batch collapsed to one update per device: its highest seq, its highest seq with a position
  * (both keys present, as before), its latest online/offline event.
@@ -202,7 +206,10 @@ function planDevices(recs: readonly SinkRecord[]): DeviceUpdate[] {
   const devices = new Map<string, DeviceUpdate>();
   for (const r of recs) {
     const id = text(r.deviceId);
-    if (!id) continue;
+    // The record is stored whatever its id; device state is kept for ids a tracker could have.
+    // A longer one would fail PostgreSQL's (gw, device_id) key (a B-tree entry is at most ~2.7
+    // KB) and with it, retried every tick, the whole fold page behind it.
+    if (!id || id.length > MAX_DEVICE_ID_CHARS) continue;
     let d = devices.get(id);
     if (!d) {
       d = { deviceId: id, lastSeq: r.seq, positionSeq: null, online: null, onlineSeq: null };
@@ -543,8 +550,9 @@ export class SqliteSinkDb implements SinkDb {
     })();
   }
 
-  async foldDevices(): Promise<boolean> {
-    while (this.foldPage()) {
+  async foldDevices(maxPages = Number.POSITIVE_INFINITY): Promise<boolean> {
+    for (let page = 1; this.foldPage(); page++) {
+      if (page >= maxPages) return false;
       // Between pages: the sink's message handling runs on this thread too.
       await new Promise<void>((r) => setImmediate(r));
     }
@@ -777,10 +785,11 @@ export class PgSinkDb implements SinkDb {
     });
   }
 
-  async foldDevices(): Promise<boolean> {
-    for (;;) {
+  async foldDevices(maxPages = Number.POSITIVE_INFINITY): Promise<boolean> {
+    for (let page = 1; ; page++) {
       const step = await this.foldPage();
       if (step !== 'more') return step === 'done';
+      if (page >= maxPages) return false;
     }
   }
 

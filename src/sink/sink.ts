@@ -17,6 +17,7 @@ import { gunzipSync } from 'node:zlib';
 import type { MqttClient } from 'mqtt';
 import { RejectedBatchError, type SinkDb, type SinkRecord } from './db.js';
 import { recordSpans } from './json.js';
+import { TOPIC_ID } from '../config/schema.js';
 
 /** how long stop() waits for the final down/ack to be acknowledged by the broker */
 const STOP_ACK_WAIT_MS = 2000;
@@ -40,9 +41,10 @@ export interface SinkLogger {
   error(obj: object, msg?: string): void;
 }
 
-// A gateway id as the gateway's configuration allows it: also what keeps an absurd topic level
-// out of the databases' gw indexes (a PostgreSQL btree refuses keys over ~2.7 kB).
-const GATEWAY_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+// Pages of the device queue (FOLD_PAGE batches each) one tick folds: a long queue (after a crash,
+// or batches arriving as fast as they fold) cannot hold back the down/acks of the ticks after it.
+const FOLD_PAGES_PER_TICK = 10;
 
 // The gateway's batches are at most 8 MiB of JSON (`uplink.batchMaxBytes`); the cap keeps a
 // small gzip bomb from taking the sink's memory.
@@ -65,6 +67,8 @@ interface Batch {
 export class Sink {
   private client: MqttClient | undefined;
   private readonly dirty = new Map<string, string>(); // gw -> its topic root
+  /** every gateway seen, with its topic root: re-acknowledged after a reconnect */
+  private readonly roots = new Map<string, string>();
   private readonly acked = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   /** the running tick (acks, then the fold); ticks never overlap, and stop() waits for it */
@@ -113,6 +117,10 @@ export class Sink {
     this.client = client;
     // A broker that lost its state forgets subscriptions: subscribe on every connect.
     client.on('connect', () => {
+      // A down/ack in flight when the session dropped may be gone (ending it after a storage
+      // failure discards the outgoing queue): each gateway's contiguous seq is said again.
+      for (const [gw, root] of this.roots) this.dirty.set(gw, root);
+      this.acked.clear();
       client.subscribe(filters, { qos: 1 }, (err) => {
         if (err) this.log.warn({ err: String(err) }, 'subscribe failed');
       });
@@ -130,6 +138,7 @@ export class Sink {
     // nothing runs against the database once it is closed.
     await this.ticking;
     await this.tick();
+    await this.fold(Number.POSITIVE_INFINITY);
     const client = this.client;
     if (client) {
       // The last down/ack is worth waiting for, briefly: a graceful end() waits for every
@@ -193,6 +202,7 @@ export class Sink {
       await this.storeOneByOne(batch, topic, message, err);
     }
     this.dirty.set(gw, batch.root);
+    this.roots.set(gw, batch.root);
     this.foldDue = true;
   }
 
@@ -241,10 +251,17 @@ export class Sink {
   /** down/ack only for seqs the database holds contiguously. */
   private async sendAcks(): Promise<void> {
     for (const [gw, root] of [...this.dirty]) {
+      // Disconnected (a broker away, the pause after a storage failure): the gateway stays
+      // dirty, so its down/ack goes out once connected, whether or not it sends again.
+      if (!this.client?.connected) return;
       this.dirty.delete(gw);
       try {
         const upTo = await this.db.contiguous(gw);
-        if (upTo > (this.acked.get(gw) ?? 0) && this.client?.connected) {
+        if (!this.client.connected) {
+          this.dirty.set(gw, root);
+          return;
+        }
+        if (upTo > (this.acked.get(gw) ?? 0)) {
           this.client.publish(`${root}/down/ack`, JSON.stringify({ v: 1, upTo }), { qos: 1 });
           this.acked.set(gw, upTo);
         }
@@ -259,12 +276,12 @@ export class Sink {
    * Device state brought up to every batch stored so far, after the acks (they are what the
    * gateways wait for). stop() ticks once more, so a clean stop leaves device state complete.
    */
-  private async fold(): Promise<void> {
+  private async fold(maxPages = FOLD_PAGES_PER_TICK): Promise<void> {
     if (!this.foldDue) return;
     this.foldDue = false;
     try {
-      // false: another sink on the database is folding; what it did not take is left queued.
-      if (!(await this.db.foldDevices())) this.foldDue = true;
+      // false: pages left, or another sink on the database is folding: the next tick goes on.
+      if (!(await this.db.foldDevices(maxPages))) this.foldDue = true;
     } catch (err) {
       // The queue is in the database: the next tick folds what this one did not.
       this.foldDue = true;
@@ -275,18 +292,25 @@ export class Sink {
 
 /** The topic's gateway id when it names a valid one (what a dead letter is filed under). */
 function topicGateway(topic: string): string | null {
+  return topicRoot(topic)?.gw ?? null;
+}
+
+/**
+ * The gateway id and the topic root up to it (`.../gw/<id>`), when the topic names an id the
+ * gateway's configuration allows: also what keeps an absurd topic level out of the databases'
+ * gw indexes (a PostgreSQL btree refuses keys over ~2.7 kB).
+ */
+function topicRoot(topic: string): { gw: string; root: string } | undefined {
   const parts = topic.split('/');
   const gwAt = parts.lastIndexOf('gw');
   const gw = gwAt < 0 ? undefined : parts[gwAt + 1];
-  return gw !== undefined && GATEWAY_ID.test(gw) ? gw : null;
+  return gw !== undefined && TOPIC_ID.test(gw) ? { gw, root: parts.slice(0, gwAt + 2).join('/') } : undefined;
 }
 
 /** The batch a message carries; throws Unusable with the reason when it carries none. */
 function parseBatch(topic: string, message: Buffer): Batch {
-  const parts = topic.split('/');
-  const gwAt = parts.lastIndexOf('gw');
-  const gw = gwAt < 0 ? undefined : parts[gwAt + 1];
-  if (gw === undefined || !GATEWAY_ID.test(gw)) throw new Unusable('the topic names no valid gateway id (gw/<1-64 of A-Z a-z 0-9 _ ->)');
+  const at = topicRoot(topic);
+  if (at === undefined) throw new Unusable('the topic names no valid gateway id (gw/<1-64 of A-Z a-z 0-9 _ ->)');
   let raw = message;
   if (topic.endsWith('/z')) {
     try {
@@ -316,5 +340,5 @@ function parseBatch(topic: string, message: Buffer): Batch {
     recs.push(r);
     if (texts && spans) texts.push(text.slice(spans[2 * i], spans[2 * i + 1]));
   }
-  return { gw, root: parts.slice(0, gwAt + 2).join('/'), recs, texts, skipped: all.length - recs.length, total: all.length };
+  return { gw: at.gw, root: at.root, recs, texts, skipped: all.length - recs.length, total: all.length };
 }

@@ -5,7 +5,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEAD_LETTER_MAX_BYTES, FOLD_PAGE, RejectedBatchError, SINK_SCHEMA_VERSION, type SinkDb, type SinkRecord } from '../../src/sink/db.js';
+import { DEAD_LETTER_MAX_BYTES, FOLD_PAGE, MAX_DEVICE_ID_CHARS, RejectedBatchError, SINK_SCHEMA_VERSION, type SinkDb, type SinkRecord } from '../../src/sink/db.js';
 import { recordSpans } from '../../src/sink/json.js';
 import { testBackends } from './backends.js';
 
@@ -114,6 +114,31 @@ for (const backend of backends) {
       await check(() => true);
       assert.equal(await tick(db, 'gw-f'), n, 'folding an empty queue changes nothing');
       await check(() => true);
+      await db.close();
+    });
+
+    it('folds at most the pages asked for, and the rest on later calls', { timeout: 30_000 }, async () => {
+      const db = await backend.open(await backend.fresh());
+      await db.migrate();
+      const batches = 2 * FOLD_PAGE + 5;
+      for (let b = 0; b < batches; b++) await db.storeBatch('gw-p', [pos(b + 1, 'dev-p')]);
+      assert.equal(await db.foldDevices(1), false, 'one page of three');
+      assert.equal((await db.device('gw-p', 'dev-p'))?.lastSeq, FOLD_PAGE, 'the oldest page folded');
+      assert.equal(await db.foldDevices(1), false);
+      assert.equal(await db.foldDevices(1), true, 'the last, short page empties the queue');
+      assert.equal((await db.device('gw-p', 'dev-p'))?.lastSeq, batches);
+      await db.close();
+    });
+
+    it('stores a record with an id no tracker has but keeps no device state for it, and folds the rest', async () => {
+      const db = await backend.open(await backend.fresh());
+      await db.migrate();
+      const huge = 'x'.repeat(5000);
+      await db.storeBatch('gw-l', [pos(1, huge), pos(2, 'dev-ok'), pos(3, 'y'.repeat(MAX_DEVICE_ID_CHARS))]);
+      assert.equal(await tick(db, 'gw-l'), 3, 'stored and acknowledged');
+      assert.equal(await db.device('gw-l', huge), undefined);
+      assert.equal((await db.device('gw-l', 'dev-ok'))?.lastSeq, 2);
+      assert.equal((await db.device('gw-l', 'y'.repeat(MAX_DEVICE_ID_CHARS)))?.lastSeq, 3, 'the longest id kept');
       await db.close();
     });
 

@@ -60,6 +60,8 @@ async function startSubscribed(sink: Sink, log: { lines: Line[] }): Promise<void
 class FlakyDb implements SinkDb {
   /** storeBatch calls left to fail as a storage failure */
   failNext = 0;
+  /** the same, only for batches of this gateway */
+  failNextOf: { gw: string; calls: number } | undefined;
   /** seqs to refuse as the database refuses content it cannot hold */
   refuse = new Set<number>();
   /** every seq handed to storeBatch, in order (a redelivery shows as the seq twice) */
@@ -71,15 +73,17 @@ class FlakyDb implements SinkDb {
   schemaVersion = () => this.db.schemaVersion();
   async storeBatch(gw: string, recs: readonly SinkRecord[], texts?: readonly string[]): Promise<void> {
     this.seen.push(...recs.map((r) => r.seq));
-    if (this.failNext > 0) {
-      this.failNext--;
+    const ofGw = this.failNextOf?.gw === gw && this.failNextOf.calls > 0;
+    if (ofGw && this.failNextOf) this.failNextOf.calls--;
+    if (this.failNext > 0 || ofGw) {
+      if (!ofGw) this.failNext--;
       throw Object.assign(new Error('SQLITE_IOERR: disk I/O error (test double)'), { code: 'SQLITE_IOERR' });
     }
     if (recs.some((r) => this.refuse.has(r.seq))) throw new RejectedBatchError('value out of range (test double)');
     return this.db.storeBatch(gw, recs, texts);
   }
   contiguous = (gw: string) => this.db.contiguous(gw);
-  foldDevices = () => this.db.foldDevices();
+  foldDevices = (maxPages?: number) => this.db.foldDevices(maxPages);
   count = (gw: string) => this.db.count(gw);
   countTracker = (gw: string) => this.db.countTracker(gw);
   device = (gw: string, id: string) => this.db.device(gw, id);
@@ -229,6 +233,32 @@ for (const backend of backends) {
       assert.equal(await check.count(GW), 7);
       assert.equal(await check.deadLetterCount(GW), 0);
       await check.close();
+    });
+
+    it('sends a gateway its down/ack after a storage pause even when that gateway sends nothing more', { timeout: 60_000 }, async () => {
+      const broker = await startBroker();
+      cleanups.push(() => broker.stop());
+      const url = await backend.fresh();
+      const log = captureLog();
+      const db = new FlakyDb(await backend.open(url));
+      // Ticks every 50 ms, a 400 ms pause after a storage failure: several ticks while disconnected.
+      const sink = new Sink({ mqttUrl: broker.url, group: 'dl', topicRoot: 'depot/v1/+/gw/+', clientId: `dl-p-${backend.name}-${process.pid}`, ackIntervalMs: 50, retryMinMs: 400, retryMaxMs: 400 }, db, log);
+      const acks = new Map<string, number>();
+      const watcher = await publisher(broker);
+      await watcher.subscribeAsync('depot/v1/acme/gw/+/down/ack', { qos: 1 });
+      watcher.on('message', (t, m) => acks.set(t.split('/')[4] as string, (JSON.parse(m.toString()) as { upTo: number }).upTo));
+      await startSubscribed(sink, log);
+      try {
+        const pub = await publisher(broker);
+        db.failNextOf = { gw: 'gw-two', calls: 1 };
+        // gw-one's batch is stored; gw-two's, right behind it, fails once and ends the session.
+        await pub.publishAsync('depot/v1/acme/gw/gw-one/up/pos', JSON.stringify({ v: 1, gw: 'gw-one', recs: range(1, 3).map((s) => rec(s)) }), { qos: 1 });
+        await pub.publishAsync('depot/v1/acme/gw/gw-two/up/pos', JSON.stringify({ v: 1, gw: 'gw-two', recs: range(1, 2).map((s) => rec(s)) }), { qos: 1 });
+        await waitFor(() => acks.get('gw-one') === 3 && acks.get('gw-two') === 2, 'both gateways acknowledged', 10_000);
+        assert.equal(sink.storeFailures, 1);
+      } finally {
+        await sink.stop();
+      }
     });
 
     it('keeps only the records the database refuses as dead letters, and stores the rest of their batch', { timeout: 60_000 }, async () => {
