@@ -333,10 +333,7 @@ export class Store {
       this.checkpointer = new BackgroundCheckpointer(
         path,
         log,
-        () => {
-          this.walBytesSinceCheckpoint = 0;
-          this.walBytesAtRequest = 0;
-        },
+        () => this.finishBackgroundCheckpoint(),
         undefined,
         options.onWorkerOnline,
       );
@@ -924,6 +921,26 @@ export class Store {
     }
     this.db.pragma(`wal_checkpoint(${mode})`);
     this.walBytesSinceCheckpoint = 0;
+  }
+
+  /**
+   * The worker copied the WAL as it stood when it began; the groups committed meanwhile are still
+   * only in the WAL, and SQLite starts the WAL file over only at a write that finds every frame
+   * copied. Under steady ingest that never happened: the file grew by everything written (389 MB
+   * in 25 s of 1 ms group commits, measured). Copying that remainder here, between two commits,
+   * lets the next commit start the WAL over; it is what was written during one background run,
+   * so this stays short.
+   */
+  private finishBackgroundCheckpoint(): void {
+    if (!this.closed) {
+      try {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch (err) {
+        this.log.warn({ err: String(err) }, 'WAL checkpoint of the remainder failed');
+      }
+    }
+    this.walBytesSinceCheckpoint = 0;
+    this.walBytesAtRequest = 0;
   }
 
   /** background checkpoints completed (tests, metrics) */
