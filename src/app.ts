@@ -22,7 +22,6 @@ import { TcpListener } from './transport/tcp.js';
 import { UdpListener } from './transport/udp.js';
 import type { Uplink } from './uplink/uplink.js';
 import { GATEWAY_VERSION } from './version.js';
-import { reapplyV8Flags } from './cli/v8-memory.js';
 
 
 export interface AppDeps {
@@ -32,6 +31,8 @@ export interface AppDeps {
   uplinkProblems?: string[];
   /** systemd notifications; no-ops when not under systemd */
   notify?: { ready(): void; stopping(): void; watchdog(): void; status(text: string): void; watchdogIntervalMs: number | null };
+  /** once each worker thread is up (Node 20 puts run-time V8 flags back when one starts) */
+  onWorkerOnline?: () => void;
 }
 
 export interface ListeningAddress {
@@ -102,7 +103,7 @@ export class GatewayApp {
       allowTmpfs: config.store.allowTmpfs,
       now: this.now,
       log: log.child({ layer: 'store' }),
-      onWorkerOnline: reapplyV8Flags,
+      onWorkerOnline: this.deps.onWorkerOnline,
     });
     this.storeInstance = opened.store;
     if (opened.reset) log.error({ quarantinedTo: opened.reset.quarantinedTo, reason: opened.reset.reason }, 'database was corrupt: quarantined and started fresh');
