@@ -23,26 +23,31 @@ const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 5000');
 parentPort.on('message', () => {
   try {
-    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage({ ok: true, busy: r.busy, log: r.log, checkpointed: r.checkpointed });
+    db.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage({ ok: true });
   } catch (err) {
     parentPort.postMessage({ ok: false, err: String(err) });
   }
 });
 `;
 
-export interface CheckpointResult {
+interface CheckpointResult {
   ok: boolean;
-  busy?: number;
-  log?: number;
-  checkpointed?: number;
   err?: string;
+}
+
+export interface CheckpointerOptions {
+  /** after each completed checkpoint, on the event loop (the store copies the remainder) */
+  onComplete?: () => void;
+  /** once each worker is up: starting a worker resets V8 flags set at run time (see StoreOptions) */
+  onWorkerOnline?: () => void;
+  /** a worker ends this long after its last checkpoint */
+  idleMs?: number;
 }
 
 export class BackgroundCheckpointer {
   /** checkpoints the worker completed (tests and metrics) */
   completed = 0;
-  failed = 0;
   private worker: Worker | undefined;
   private running = false;
   private again = false;
@@ -53,16 +58,8 @@ export class BackgroundCheckpointer {
   constructor(
     private readonly dbPath: string,
     private readonly log: CheckpointLogger,
-    /** after each completed checkpoint (the store resets its count of WAL bytes written) */
-    private readonly onComplete: () => void = () => {},
-    private readonly idleMs = 5_000,
-    /** once each worker is up: starting a worker resets V8 flags set at run time (see StoreOptions) */
-    private readonly onWorkerOnline: () => void = () => {},
+    private readonly options: CheckpointerOptions = {},
   ) {}
-
-  get busy(): boolean {
-    return this.running;
-  }
 
   /** Asks for a checkpoint; one runs at a time, and a request during one runs right after it. */
   request(): void {
@@ -75,7 +72,6 @@ export class BackgroundCheckpointer {
     try {
       worker = this.ensureWorker();
     } catch (err) {
-      this.failed++;
       this.log.warn({ err: String(err) }, 'background checkpoint unavailable');
       return;
     }
@@ -104,12 +100,18 @@ export class BackgroundCheckpointer {
     if (this.worker) return this.worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { base: import.meta.url, path: this.dbPath } });
     worker.unref();
-    worker.once('online', () => this.onWorkerOnline());
+    worker.once('online', () => this.options.onWorkerOnline?.());
     worker.on('message', (m: CheckpointResult) => this.finished(m));
     worker.on('error', (err) => {
       // A worker that cannot open the database (or died) is replaced at the next request.
-      this.worker = undefined;
-      this.finished({ ok: false, err: String(err) });
+      if (this.worker === worker) this.worker = undefined;
+      if (this.running) this.finished({ ok: false, err: String(err) });
+    });
+    // Ended without an 'error' (killed, or terminated while idle): a checkpoint it was running
+    // must not stay "running", or close() would wait for it for ever.
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = undefined;
+      if (this.running) this.finished({ ok: false, err: `checkpoint worker exited (code ${code})` });
     });
     this.worker = worker;
     return worker;
@@ -119,9 +121,8 @@ export class BackgroundCheckpointer {
     this.running = false;
     if (m.ok) {
       this.completed++;
-      this.onComplete();
+      this.options.onComplete?.();
     } else {
-      this.failed++;
       this.log.warn({ err: m.err }, 'background WAL checkpoint failed');
     }
     if (this.again && !this.closed) {
@@ -136,7 +137,7 @@ export class BackgroundCheckpointer {
         if (this.running || this.worker !== worker) return;
         this.worker = undefined;
         void worker.terminate();
-      }, this.idleMs);
+      }, this.options.idleMs ?? 5_000);
       this.idleTimer.unref();
     }
   }

@@ -330,13 +330,10 @@ export class Store {
     this.asyncSync = options.synchronous !== 'normal';
     this.checkpointAfterBytes = options.checkpointAfterBytes ?? 16 * 1024 * 1024;
     if (options.backgroundCheckpoint !== false) {
-      this.checkpointer = new BackgroundCheckpointer(
-        path,
-        log,
-        () => this.finishBackgroundCheckpoint(),
-        undefined,
-        options.onWorkerOnline,
-      );
+      this.checkpointer = new BackgroundCheckpointer(path, log, {
+        onComplete: () => this.finishBackgroundCheckpoint(),
+        onWorkerOnline: options.onWorkerOnline,
+      });
     }
     this.recountBacklog();
   }
@@ -427,14 +424,9 @@ export class Store {
     const before = this.memoryState();
     try {
       if (this.asyncSync) this.stmts.syncNormal.run();
-      try {
-        committed = this.db.transaction((items: Pending[]) => this.insertRows(items.map((p) => p.row)))(batch);
-      } finally {
-        if (this.asyncSync) this.stmts.syncFull.run();
-      }
-      this.commitCount++;
-      this.maybeCheckpoint();
+      committed = this.db.transaction((items: Pending[]) => this.insertRows(items.map((p) => p.row)))(batch);
     } catch (err) {
+      this.restoreFullSync();
       // Nothing of this group is durable: every waiter learns it, none is acknowledged. The seqs
       // it took are handed out again: a hole would stall the cloud's contiguous acknowledgement.
       this.restoreMemoryState(before);
@@ -443,6 +435,10 @@ export class Store {
       for (const p of batch) settle(p, failure, undefined, this.log);
       return;
     }
+    // Committed: whatever fails from here on must not hand its seqs out again.
+    this.restoreFullSync();
+    this.commitCount++;
+    this.maybeCheckpoint();
     if (this.asyncSync) {
       this.unsynced.push({ batch, rows: committed, upTo: this.nextSeq - 1 });
       this.syncIfBehind();
@@ -451,6 +447,20 @@ export class Store {
     }
     this.durableSeq = this.nextSeq - 1;
     this.release(batch, committed);
+  }
+
+  /**
+   * Back to FULL after a group committed with NORMAL (its WAL sync follows on the thread pool).
+   * A failure here is logged, not thrown: the group is committed, and the next group sets both
+   * again; durability comes from the explicit WAL sync either way.
+   */
+  private restoreFullSync(): void {
+    if (!this.asyncSync) return;
+    try {
+      this.stmts.syncFull.run();
+    } catch (err) {
+      this.log.error({ err: String(err) }, 'PRAGMA synchronous = FULL failed');
+    }
   }
 
   private release(batch: readonly Pending[], committed: readonly OutboxRow[]): void {

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, StoreError, type StoreOptions } from '../../src/store/store.js';
+import { BackgroundCheckpointer } from '../../src/store/checkpointer.js';
 import { isTmpfs } from '../../src/store/mounts.js';
 import type { NewOutboxRow } from '../../src/store/types.js';
 import { waitFor } from '../helpers/net.js';
@@ -399,6 +400,22 @@ describe('Store WAL checkpoints', () => {
     const writtenBytes = written * 400;
     assert.ok(maxWal < 8 * 1024 * 1024 && maxWal < writtenBytes / 2, `WAL up to ${maxWal} bytes for ${writtenBytes} bytes of rows`);
     await store.close();
+  });
+
+  it('does not wait for ever on a checkpoint worker that ended without an error', { timeout: 30_000 }, async () => {
+    const { store } = openStore(opts(newDir()));
+    store.append([pos(1)]);
+    await store.close();
+    const warnings: string[] = [];
+    const checkpointer = new BackgroundCheckpointer(store.path, { warn: (o) => warnings.push(JSON.stringify(o)) });
+    checkpointer.request();
+    // Ended under it (as an OOM kill of the thread or a terminate would): no 'error' event.
+    const worker = (checkpointer as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    await worker.terminate();
+    await checkpointer.idle();
+    await checkpointer.close();
+    assert.equal(checkpointer.completed, 0);
+    assert.match(warnings.join(' '), /checkpoint worker exited/);
   });
 
   it('checkpoints on a worker thread by bytes written, never inside a commit on the event loop', { timeout: 30_000 }, async () => {
