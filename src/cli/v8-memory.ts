@@ -31,10 +31,6 @@ export function v8FlagsFor(argv: readonly string[], env: NodeJS.ProcessEnv): str
   return flags;
 }
 
-export function wantsOptimizeForSize(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
-  return v8FlagsFor(argv, env).includes('--optimize-for-size');
-}
-
 const chosen = v8FlagsFor(process.argv, process.env);
 
 /**

@@ -3,14 +3,7 @@
  * family's session, commit every record, and only then write the ACKs the protocol requires.
  */
 import { ProtocolStream, type ProtocolStreamOptions, type StreamEvent } from '../protocol/stream.js';
-import type {
-  DecodedMessage,
-  ProtocolFamily,
-  ProtocolModule,
-  ProtocolSession,
-  SessionMessage,
-  SessionOptions,
-} from '../protocol/types.js';
+import type { DecodedMessage, ProtocolFamily, ProtocolSession, SessionMessage } from '../protocol/types.js';
 import type { NewOutboxRow, OutboxRow } from '../store/types.js';
 import type { Connection, ConnectionSink } from '../transport/types.js';
 import { eventRow, laneFor, recordRow, toRecord, type NormalizedRecord } from './record.js';
@@ -104,8 +97,6 @@ export interface ConnectionContext {
   /** what every connection's protocol stream is built with: one object for all of them */
   streamOptions: ProtocolStreamOptions;
   devices: DevicePolicy;
-  sessionOptions: SessionOptions;
-  modules: Readonly<Record<ProtocolFamily, ProtocolModule>>;
   store: IngestStore;
   registry: DeviceRegistry;
   counters: IngestCounters;

@@ -82,8 +82,6 @@ export class IngestService implements ConnectionHandler {
         sessionOptions: this.options.sessionOptions,
       },
       devices: this.options.devices,
-      sessionOptions: this.options.sessionOptions,
-      modules: this.deps.modules,
       store: this.deps.store,
       registry: this.deps.registry,
       counters: this.counters,

@@ -27,15 +27,3 @@ export function isDecodeError(err: unknown): err is DecodeError {
 export function asDecodeError(family: string, err: unknown): DecodeError {
   return isDecodeError(err) ? err : new DecodeError(`${family}: ${String(err)}`);
 }
-
-/**
- * Runs a codec for a session. A DecodeError is the expected failure; anything else escaping a
- * codec is a bug, still reported as this frame's error so one frame can never crash a connection.
- */
-export function tryDecode<T>(family: string, decode: () => T): { ok: true; value: T } | { ok: false; error: DecodeError } {
-  try {
-    return { ok: true, value: decode() };
-  } catch (err) {
-    return { ok: false, error: asDecodeError(family, err) };
-  }
-}

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { unitEnvironment } from '../../scripts/unit-env.js';
-import { v8FlagsFor, wantsOptimizeForSize } from '../../src/cli/v8-memory.js';
+import { v8FlagsFor } from '../../src/cli/v8-memory.js';
+
+const wantsOptimizeForSize = (argv: string[], env: NodeJS.ProcessEnv) => v8FlagsFor(argv, env).includes('--optimize-for-size');
 
 const UNIT = fileURLToPath(new URL('../../systemd/tk100b-gateway.service', import.meta.url));
 const require = createRequire(import.meta.url);

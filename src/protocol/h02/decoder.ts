@@ -30,26 +30,7 @@ import {
   TEXT_START,
 } from './constants.js';
 
-export interface H02Text {
-  maker: string;
-  deviceId: string | undefined;
-  type: string;
-  fields: string[];
-}
-
 const SIX_DIGITS = /^\d{6}$/;
-
-/** Splits `*XX,id,TYPE,f1,f2,...#` without the `*` and `#`. */
-export function splitText(frame: Buffer): H02Text {
-  if (frame[0] !== TEXT_START) throw new DecodeError('not an H02 text frame', 0);
-  const end = frame[frame.length - 1] === 0x23 ? frame.length - 1 : frame.length;
-  const text = frame.toString('latin1', 1, end);
-  const parts = text.split(',');
-  if (parts.length < 2) throw new DecodeError('H02: no device id field');
-  const maker = parts[0] as string;
-  const id = (parts[1] as string).trim();
-  return { maker, deviceId: id === '' ? undefined : id, type: parts[2] ?? '', fields: parts.slice(3) };
-}
 
 export function decodeH02(frame: Buffer, _receivedAt: Date): DecodedMessage {
   if (frame.length === 0) throw new DecodeError('empty frame');
