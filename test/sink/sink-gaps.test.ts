@@ -91,7 +91,7 @@ describe('tkgw sink-gaps', () => {
     await db.close();
     const { default: Database } = await import('better-sqlite3');
     const raw = new Database(old);
-    raw.exec('DROP TABLE dead_letters; UPDATE sink_schema SET version = 2;');
+    raw.exec('DROP TABLE dead_letters; DROP TABLE device_pending; UPDATE sink_schema SET version = 2;');
     raw.close();
     const r = await runCli(['sink-gaps', '--db', `sqlite:${old}`, '--json']);
     assert.equal(r.code, 0, r.stderr);

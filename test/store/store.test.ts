@@ -349,7 +349,7 @@ describe('Store with synchronous=full: the WAL sync runs off the event loop', ()
     await store.close();
   });
 
-  it('uses the real fdatasync by default', { timeout: 15_000 }, async () => {
+  it('releases rows through the default WAL sync (fdatasync on the thread pool) when none is injected', { timeout: 15_000 }, async () => {
     const { store } = openStore(opts(newDir(), { synchronous: 'full' }));
     const rows = await Promise.all(Array.from({ length: 20 }, (_, i) => store.enqueue(pos(i))));
     assert.equal(rows.length, 20);
