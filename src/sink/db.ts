@@ -155,6 +155,21 @@ export const SINK_SCHEMA_VERSION = 5;
 const CHUNK = 100;
 
 /** Runs `rows` CHUNK at a time through the n-row statement `stmtFor(n)`, one parameter list per chunk. */
+/** `n` parenthesised tuples of `columns` placeholders, for a multi-row VALUES list */
+function tuples(n: number, columns: number): string {
+  return Array(n).fill(`(${Array(columns).fill('?').join(', ')})`).join(', ');
+}
+
+/** The statement for `n` rows, prepared on first use (at most CHUNK sizes per cache). */
+function cachedStatement(cache: Map<number, Database.Statement>, n: number, prepare: () => Database.Statement): Database.Statement {
+  let s = cache.get(n);
+  if (!s) {
+    s = prepare();
+    cache.set(n, s);
+  }
+  return s;
+}
+
 function runChunked<T>(rows: readonly T[], columns: (row: T, index: number) => unknown[], stmtFor: (n: number) => Database.Statement): void {
   for (let i = 0; i < rows.length; i += CHUNK) {
     const n = Math.min(CHUNK, rows.length - i);
@@ -497,7 +512,7 @@ export class SqliteSinkDb implements SinkDb {
         if (from > SINK_SCHEMA_VERSION) throw new Error(`sink database schema ${from} is newer than this tkgw (${SINK_SCHEMA_VERSION})`);
         for (const m of MIGRATIONS) if (m.version > from && m.sqlite) this.db.exec(m.sqlite);
         this.db.exec('CREATE TABLE IF NOT EXISTS sink_schema (version INTEGER NOT NULL); DELETE FROM sink_schema;');
-        this.db.prepare('INSERT INTO sink_schema (version) VALUES (?)').run(Math.max(from, SINK_SCHEMA_VERSION));
+        this.db.prepare('INSERT INTO sink_schema (version) VALUES (?)').run(SINK_SCHEMA_VERSION);
       })
       .immediate();
     this.inserts.clear();
@@ -507,21 +522,11 @@ export class SqliteSinkDb implements SinkDb {
   }
 
   private insertStmt(n: number): Database.Statement {
-    let s = this.inserts.get(n);
-    if (!s) {
-      s = this.db.prepare(`INSERT INTO records (gw, seq, device_id, type, received_at, payload) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`);
-      this.inserts.set(n, s);
-    }
-    return s;
+    return cachedStatement(this.inserts, n, () => this.db.prepare(`INSERT INTO records (gw, seq, device_id, type, received_at, payload) VALUES ${tuples(n, 6)} ON CONFLICT DO NOTHING`));
   }
 
   private upsertStmt(n: number): Database.Statement {
-    let s = this.upserts.get(n);
-    if (!s) {
-      s = this.db.prepare(`INSERT INTO devices (gw, device_id, last_seq, last_position_seq, online, online_seq) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ${DEVICE_UPSERT_SET}`);
-      this.upserts.set(n, s);
-    }
-    return s;
+    return cachedStatement(this.upserts, n, () => this.db.prepare(`INSERT INTO devices (gw, device_id, last_seq, last_position_seq, online, online_seq) VALUES ${tuples(n, 6)} ${DEVICE_UPSERT_SET}`));
   }
 
   async storeBatch(gw: string, recs: readonly SinkRecord[], texts?: readonly string[]): Promise<void> {
@@ -749,7 +754,7 @@ export class PgSinkDb implements SinkDb {
       if (from > SINK_SCHEMA_VERSION) throw new Error(`sink database schema ${from} is newer than this tkgw (${SINK_SCHEMA_VERSION})`);
       for (const m of MIGRATIONS) if (m.version > from && m.pg) await client.query(m.pg);
       await client.query('CREATE TABLE IF NOT EXISTS sink_schema (version INTEGER NOT NULL); DELETE FROM sink_schema;');
-      await client.query('INSERT INTO sink_schema (version) VALUES ($1)', [Math.max(from, SINK_SCHEMA_VERSION)]);
+      await client.query('INSERT INTO sink_schema (version) VALUES ($1)', [SINK_SCHEMA_VERSION]);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
