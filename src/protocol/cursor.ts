@@ -1,5 +1,5 @@
 import { DecodeError } from './errors.js';
-import { PAD2 } from './geo.js';
+import { PAD2, trimEnd, trimStart } from './geo.js';
 
 /**
  * Bounds-checked big-endian reader over one frame. Every binary read in the codecs goes through
@@ -126,6 +126,17 @@ export class TextFields {
 
   end(i: number): number {
     return i < this.count ? (this.ends[i] as number) : 0;
+  }
+
+  /** The character code of field `i` when it is one character once trimmed, else -1. */
+  trimmedChar(i: number): number {
+    const a = trimStart(this.text, this.start(i), this.end(i));
+    return trimEnd(this.text, a, this.end(i)) - a === 1 ? this.text.charCodeAt(a) : -1;
+  }
+
+  /** Field `i` holds nothing but whitespace (or is missing). */
+  isBlank(i: number): boolean {
+    return trimStart(this.text, this.start(i), this.end(i)) === this.end(i);
   }
 
   /** Field `i` as a string; undefined past the last field. */

@@ -3,7 +3,7 @@
  */
 import { DecodeError } from '../errors.js';
 import { TextFields } from '../cursor.js';
-import { allDigits, knotsToKmh, PAD2, parseDecimal, parseDegreesMinutesIn, trimEnd, trimStart } from '../geo.js';
+import { allDigits, digits2, knotsToKmh, PAD2, parseDecimal, parseDegreesMinutesIn, trimEnd, trimStart } from '../geo.js';
 import type { AlarmName, DecodedMessage } from '../types.js';
 
 export type Gps103Kind = 'login' | 'heartbeat' | 'data';
@@ -85,7 +85,7 @@ export function decodeGps103(frame: Buffer, _receivedAt: Date): Gps103Decoded {
   const alarm = keywordAlarm(keyword);
   if (alarm) m.alarms.push(alarm);
 
-  const fixKind = trimmedChar(F, 4);
+  const fixKind = F.trimmedChar(4);
   if (fixKind === 0x46 /* F */) {
     decodeFix(m, F, attributes);
     m.type = alarm ? 'alarm' : 'position';
@@ -116,37 +116,30 @@ const FIELDS = new TextFields();
 const FIELDS_READ = 17;
 
 /** The one character field `i` holds once trimmed, or -1 (blank, longer or missing). */
-function trimmedChar(F: TextFields, i: number): number {
-  const a = trimStart(F.text, F.start(i), F.end(i));
-  return trimEnd(F.text, a, F.end(i)) - a === 1 ? F.text.charCodeAt(a) : -1;
-}
 
-function isBlank(F: TextFields, i: number): boolean {
-  return trimStart(F.text, F.start(i), F.end(i)) === F.end(i);
-}
 
 /** `F,<hhmmss.sss UTC>,A,<lat>,N,<lon>,E,<speed kn>,<course>,<alt>,<acc>,<door>,...` */
 function decodeFix(m: DecodedMessage, F: TextFields, attributes: Record<string, string | number | boolean>): void {
   const text = F.text;
-  m.valid = trimmedChar(F, 6) === 0x41; // A
+  m.valid = F.trimmedChar(6) === 0x41; // A
   let lat = 7;
   let ns = 8;
   let lon = 9;
   let ew = 10;
   // One firmware writes the hemisphere before the value (`A,N,5306.64155,E,00700.77848`).
-  const first = trimmedChar(F, lat);
+  const first = F.trimmedChar(lat);
   const nsStart = F.start(ns);
   if ((first === 0x4e || first === 0x53) && F.end(ns) > nsStart && text.charCodeAt(nsStart) >= 0x30 && text.charCodeAt(nsStart) <= 0x39) {
     [lat, ns, lon, ew] = [ns, lat, ew, lon];
   }
   // Upper-case hemispheres only, as the firmwares write them.
-  if (!isBlank(F, lat)) {
-    const h = trimmedChar(F, ns);
+  if (!F.isBlank(lat)) {
+    const h = F.trimmedChar(ns);
     if (h === 0x4e) m.lat = parseDegreesMinutesIn(text, F.start(lat), F.end(lat), 'N');
     else if (h === 0x53) m.lat = parseDegreesMinutesIn(text, F.start(lat), F.end(lat), 'S');
   }
-  if (!isBlank(F, lon)) {
-    const h = trimmedChar(F, ew);
+  if (!F.isBlank(lon)) {
+    const h = F.trimmedChar(ew);
     if (h === 0x45) m.lon = parseDegreesMinutesIn(text, F.start(lon), F.end(lon), 'E');
     else if (h === 0x57) m.lon = parseDegreesMinutesIn(text, F.start(lon), F.end(lon), 'W');
   }
@@ -156,9 +149,9 @@ function decodeFix(m: DecodedMessage, F: TextFields, attributes: Record<string, 
   if (course !== undefined && course >= 0 && course <= 360) m.course = course;
   const alt = numberField(F, 13);
   if (alt !== undefined) m.altitude = alt;
-  const acc = trimmedChar(F, 14);
+  const acc = F.trimmedChar(14);
   if (acc === 0x31 || acc === 0x30) m.ignition = acc === 0x31;
-  const door = trimmedChar(F, 15);
+  const door = F.trimmedChar(15);
   if (door === 0x31 || door === 0x30) attributes['door'] = door === 0x31;
   const utcStart = trimStart(text, F.start(5), F.end(5));
   const fixTime = fixTimeIn(text, F.start(2), F.end(2), text, utcStart, trimEnd(text, utcStart, F.end(5)));
@@ -184,22 +177,22 @@ export function fixTimeFrom(local: string, utc: string): string | undefined {
 
 /** fixTimeFrom of `local[la..lb)` (trimmed here) and `utc[ua..ub)` (as is). */
 function fixTimeIn(local: string, la: number, lb: number, utc: string, ua: number, ub: number): string | undefined {
-  if (ub - ua < 6 || !isDigits(utc, ua, ua + 6) || (ub - ua > 6 && utc.charCodeAt(ua + 6) !== 0x2e)) return undefined;
-  const uh = num2(utc, ua);
-  const um = num2(utc, ua + 2);
-  const us = num2(utc, ua + 4);
+  if (ub - ua < 6 || !allDigits(utc, ua, ua + 6) || (ub - ua > 6 && utc.charCodeAt(ua + 6) !== 0x2e)) return undefined;
+  const uh = digits2(utc, ua);
+  const um = digits2(utc, ua + 2);
+  const us = digits2(utc, ua + 4);
   if (uh > 23 || um > 59 || us > 59) return undefined;
   const a = trimStart(local, la, lb);
   const b = trimEnd(local, a, lb);
   let y: number, mo: number, d: number, hh: number, mi: number;
   let ss = 0;
-  if ((b - a === 10 || b - a === 12) && isDigits(local, a, b)) {
-    y = num2(local, a);
-    mo = num2(local, a + 2);
-    d = num2(local, a + 4);
-    hh = num2(local, a + 6);
-    mi = num2(local, a + 8);
-    if (b - a === 12) ss = num2(local, a + 10);
+  if ((b - a === 10 || b - a === 12) && allDigits(local, a, b)) {
+    y = digits2(local, a);
+    mo = digits2(local, a + 2);
+    d = digits2(local, a + 4);
+    hh = digits2(local, a + 6);
+    mi = digits2(local, a + 8);
+    if (b - a === 12) ss = digits2(local, a + 10);
   } else {
     const slashed = /^(\d{2})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2})$/.exec(local.slice(a, b));
     if (!slashed) return undefined;
@@ -245,14 +238,4 @@ function isoFromDay(day: number, second: number): string {
   return `${year}-${PAD2[month] as string}-${PAD2[dayOfMonth] as string}T${PAD2[h] as string}:${PAD2[mi] as string}:${PAD2[second % 60] as string}Z`;
 }
 
-function isDigits(s: string, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return false;
-  }
-  return true;
-}
 
-function num2(s: string, at: number): number {
-  return (s.charCodeAt(at) - 0x30) * 10 + (s.charCodeAt(at + 1) - 0x30);
-}

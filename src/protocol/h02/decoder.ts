@@ -98,9 +98,6 @@ function decodeText(frame: Buffer): DecodedMessage {
 }
 
 /** Field `i` is blank once trimmed. */
-function isBlank(F: TextFields, i: number): boolean {
-  return trimStart(F.text, F.start(i), F.end(i)) === F.end(i);
-}
 
 /** `^0+(\.0+)?$` once trimmed: the zero coordinates of a no-fix report. */
 function isZeroText(F: TextFields, field: number): boolean {
@@ -118,10 +115,6 @@ function isZeroText(F: TextFields, field: number): boolean {
 }
 
 /** The one character field `i` holds once trimmed, or -1. */
-function trimmedChar(F: TextFields, i: number): number {
-  const a = trimStart(F.text, F.start(i), F.end(i));
-  return trimEnd(F.text, a, F.end(i)) - a === 1 ? F.text.charCodeAt(a) : -1;
-}
 
 /**
  * The V1 layout from field `at`: HHMMSS, validity, lat, N/S, lon, E/W, speed, course, [battery],
@@ -131,8 +124,8 @@ function decodePositionFields(m: DecodedMessage, F: TextFields, at: number): Dec
   const text = F.text;
   // Empty coordinates, or zeros with `0` for hemispheres (`V1,000000,V,0.0000,0,0.0000,0,...`),
   // are a no-fix report.
-  const ns = trimmedChar(F, at + 3) | 0x20;
-  if (isBlank(F, at + 2) || isBlank(F, at + 4) || (isZeroText(F, at + 2) && isZeroText(F, at + 4) && ns !== 0x6e && ns !== 0x73)) {
+  const ns = F.trimmedChar(at + 3) | 0x20;
+  if (F.isBlank(at + 2) || F.isBlank(at + 4) || (isZeroText(F, at + 2) && isZeroText(F, at + 4) && ns !== 0x6e && ns !== 0x73)) {
     // A no-fix report: status and cell only. Not a position (Traccar emits nothing for it).
     m.type = 'other';
     m.emitsRecord = false;
@@ -273,7 +266,7 @@ function hemisphere(value: string | undefined, allowed: 'NS' | 'EW', what: strin
 }
 
 function hemisphereIn(F: TextFields, i: number, allowed: 'NS' | 'EW', what: string): string {
-  const c = trimmedChar(F, i);
+  const c = F.trimmedChar(i);
   const letter = c < 0 ? undefined : hemisphereLetter(c, allowed);
   if (letter === undefined) throw new DecodeError(`bad ${what} hemisphere "${F.get(i) ?? ''}"`);
   return letter;
@@ -326,7 +319,7 @@ function decodeCommandReply(m: DecodedMessage, F: TextFields): DecodedMessage {
     const vLength = trimEnd(text, va, F.end(k + 1)) - va;
     const v = text.charCodeAt(va);
     const validity = vLength === 0 || (vLength === 1 && (v === 0x41 || v === 0x56 || v === 0x42 || (v >= 0x30 && v <= 0x39))); // A V B 0-9
-    const ns = trimmedChar(F, k + 3);
+    const ns = F.trimmedChar(k + 3);
     if (validity && (ns === 0x4e || ns === 0x53 || ns === 0x6e || ns === 0x73)) {
       positionAt = i;
       break;
