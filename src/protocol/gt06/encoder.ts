@@ -21,23 +21,11 @@ export function buildGt06Frame(proto: number, body: Buffer, serial: number, long
   return frame;
 }
 
-/**
- * `78 78 05 <proto> <serial> <crc> 0D 0A` (the 7979 form for 7979 packets): buildGt06Frame with an
- * empty body, written directly since one goes out for nearly every frame.
- */
+const EMPTY_BODY = Buffer.alloc(0);
+
+/** `78 78 05 <proto> <serial> <crc> 0D 0A` (the 7979 form for 7979 packets). */
 export function gt06Ack(proto: number, serial: number, long = false): Buffer {
-  const header = long ? 4 : 3;
-  const frame = Buffer.alloc(header + 7);
-  frame[0] = long ? START_LONG : START_SHORT;
-  frame[1] = frame[0];
-  if (long) frame.writeUInt16BE(5, 2);
-  else frame[2] = 5;
-  frame[header] = proto;
-  frame.writeUInt16BE(serial & 0xffff, header + 1);
-  frame.writeUInt16BE(crc16x25(frame, 2, header + 3), header + 3);
-  frame[header + 5] = 0x0d;
-  frame[header + 6] = 0x0a;
-  return frame;
+  return buildGt06Frame(proto, EMPTY_BODY, serial, long);
 }
 
 /** Reply to 0x8A: the server's UTC time `YY MM DD hh mm ss`. */
