@@ -49,6 +49,14 @@ function sinkFor(broker: TestBroker, db: SinkDb, log: SinkLogger, clientId: stri
   return new Sink({ mqttUrl: broker.url, group: 'dl', topicRoot: 'depot/v1/+/gw/+', clientId, ackIntervalMs: 50, retryMinMs: 50, retryMaxMs: 200 }, db, log);
 }
 
+/** A broker of its own, a fresh database behind a FlakyDb, and a log to read. */
+async function flakySetup(backend: (typeof backends)[number]): Promise<{ broker: TestBroker; url: string; log: ReturnType<typeof captureLog>; db: FlakyDb }> {
+  const broker = await startBroker();
+  cleanups.push(() => broker.stop());
+  const url = await backend.fresh();
+  return { broker, url, log: captureLog(), db: new FlakyDb(await backend.open(url)) };
+}
+
 /** Starts the sink and returns once it is connected and its shared subscription has reached the broker. */
 async function startSubscribed(sink: Sink, log: { lines: Line[] }): Promise<void> {
   await sink.start();
@@ -204,11 +212,7 @@ for (const backend of backends) {
     });
 
     it('does not acknowledge a batch while storing fails, backs off, and stores it once the database works again', { timeout: 60_000 }, async () => {
-      const broker = await startBroker();
-      cleanups.push(() => broker.stop());
-      const url = await backend.fresh();
-      const log = captureLog();
-      const db = new FlakyDb(await backend.open(url));
+      const { broker, url, log, db } = await flakySetup(backend);
       const sink = sinkFor(broker, db, log, `dl-b-${backend.name}-${process.pid}`);
       await startSubscribed(sink, log);
       const pub = await publisher(broker);
@@ -236,11 +240,7 @@ for (const backend of backends) {
     });
 
     it('sends a gateway its down/ack after a storage pause even when that gateway sends nothing more', { timeout: 60_000 }, async () => {
-      const broker = await startBroker();
-      cleanups.push(() => broker.stop());
-      const url = await backend.fresh();
-      const log = captureLog();
-      const db = new FlakyDb(await backend.open(url));
+      const { broker, log, db } = await flakySetup(backend);
       // Ticks every 50 ms, a 400 ms pause after a storage failure: several ticks while disconnected.
       const sink = new Sink({ mqttUrl: broker.url, group: 'dl', topicRoot: 'depot/v1/+/gw/+', clientId: `dl-p-${backend.name}-${process.pid}`, ackIntervalMs: 50, retryMinMs: 400, retryMaxMs: 400 }, db, log);
       const acks = new Map<string, number>();
@@ -262,11 +262,7 @@ for (const backend of backends) {
     });
 
     it('keeps only the records the database refuses as dead letters, and stores the rest of their batch', { timeout: 60_000 }, async () => {
-      const broker = await startBroker();
-      cleanups.push(() => broker.stop());
-      const url = await backend.fresh();
-      const log = captureLog();
-      const db = new FlakyDb(await backend.open(url));
+      const { broker, url, log, db } = await flakySetup(backend);
       // PostgreSQL refuses a NUL in a jsonb string by itself; SQLite stores it, so the double refuses there.
       const nul = backend.name === 'postgres';
       if (!nul) db.refuse.add(3);
