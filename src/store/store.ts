@@ -825,9 +825,8 @@ export class Store {
   }
 
   /** Many devices in one transaction: one fsync for the whole registry flush, not one each. */
-  upsertDevices(rows: ReadonlyArray<{ deviceId: string; protocol: string; transport: 'tcp' | 'udp'; remote: string | null; seenMs: number; online: boolean; lastPosition?: string | null }>): void {
+  upsertDevices(rows: Iterable<{ deviceId: string; protocol: string; transport: 'tcp' | 'udp'; remote: string | null; seenMs: number; online: boolean; lastPosition?: string | null }>): void {
     this.assertOpen();
-    if (rows.length === 0) return;
     this.db.transaction(() => {
       for (const d of rows) this.stmts.upsertDevice.run({ ...d, online: d.online ? 1 : 0, lastPosition: d.lastPosition ?? null });
     })();

@@ -116,7 +116,7 @@ describe('DeviceRegistry flush', () => {
     r.bind('d1', 'h02', c, session, 1000);
     r.noteRecord('d1', position('d1', 52.370216, 4.895168), message, 2000);
     assert.equal(r.flushTo(store), 1);
-    assert.equal(r.get('d1')?.lastPosition, undefined, 'the registry no longer holds the record once it is stored');
+    assert.equal(r.get('d1')?.fixUnflushed, false, 'a flushed fix is not written again');
     // A later change without a new position must not erase the stored one.
     r.unbind('d1', c, 'peer_closed');
     assert.equal(r.flushTo(store), 1);
@@ -135,6 +135,29 @@ describe('DeviceRegistry flush', () => {
     await store.close();
   });
 
+  it('stores the newest fix of each device, from one LastFix the device keeps, not the record', () => {
+    const r = new DeviceRegistry();
+    r.bind('d1', 'h02', conn(), session, 1000);
+    r.noteRecord('d1', position('d1', 1.5, 2.5, { fixTime: '2026-12-01T10:00:00Z', course: 90 }), message, 2000);
+    const first = r.get('d1')?.lastFix;
+    r.noteRecord('d1', position('d1', 1.75, 2.75, { fixTime: '2026-12-01T10:00:10Z', speedKmh: 0, valid: false }), message, 12_000);
+    assert.equal(r.get('d1')?.lastFix, first, 'updated in place');
+    const written: Array<string | null | undefined> = [];
+    r.flushTo({
+      upsertDevices: (rows) => {
+        for (const row of rows) written.push(row.lastPosition);
+      },
+    });
+    assert.deepEqual(JSON.parse(written[0] ?? 'null'), {
+      valid: false,
+      fixTime: '2026-12-01T10:00:10Z',
+      lat: 1.75,
+      lon: 2.75,
+      speedKmh: 0,
+      receivedAt: new Date(12_000).toISOString(),
+    });
+  });
+
   it('a failed write leaves the devices dirty with their position, for the next flush', () => {
     const r = new DeviceRegistry();
     r.bind('d1', 'h02', conn(), session, 1000);
@@ -146,7 +169,14 @@ describe('DeviceRegistry flush', () => {
     };
     assert.throws(() => r.flushTo(failing), /disk full/);
     const written: Array<string | null | undefined> = [];
-    assert.equal(r.flushTo({ upsertDevices: (rows) => rows.forEach((row) => written.push(row.lastPosition)) }), 1);
+    assert.equal(
+      r.flushTo({
+        upsertDevices: (rows) => {
+          for (const row of rows) written.push(row.lastPosition);
+        },
+      }),
+      1,
+    );
     assert.equal((JSON.parse(written[0] ?? 'null') as NormalizedRecord | null)?.lat, 1.5);
   });
 });
