@@ -7,6 +7,7 @@ import { detectProtocol } from './detect.js';
 import type { DecodeError } from './errors.js';
 import type {
   Framer,
+  FramerLimits,
   FramerOutput,
   ProtocolFamily,
   ProtocolModule,
@@ -22,9 +23,9 @@ export type StreamEvent =
   | { kind: 'junk'; family: ProtocolFamily; bytes: Buffer; reason: string }
   | { kind: 'undetected'; name: 'jt808' | 'http' | 'tls' | 'ssh' | 'unknown_protocol'; reason: string; bytes: Buffer };
 
-export interface ProtocolStreamOptions {
+/** also the framers' limits: one object shared by every stream built with it, not one per framer */
+export interface ProtocolStreamOptions extends FramerLimits {
   modules: Readonly<Record<ProtocolFamily, ProtocolModule>>;
-  maxFrameBytes: number;
   /** bytes a connection may send before its family must be known */
   maxBytesBeforeDetect: number;
   sessionOptions?: SessionOptions;
@@ -122,7 +123,7 @@ export class ProtocolStream {
       events.push({ kind: 'detected', family });
     }
     // A fresh framer per datagram so nothing leaks from one datagram into the next.
-    const framer = this.options.modules[family].createFramer({ maxFrameBytes: this.options.maxFrameBytes });
+    const framer = this.options.modules[family].createFramer(this.options);
     events.push(...this.decodeOutputs([...framer.push(bytes), ...framer.end()], receivedAt));
     return events;
   }
@@ -130,7 +131,7 @@ export class ProtocolStream {
   private start(family: ProtocolFamily): void {
     const module = this.options.modules[family];
     this.currentFamily = family;
-    this.framer = module.createFramer({ maxFrameBytes: this.options.maxFrameBytes });
+    this.framer = module.createFramer(this.options);
     this.currentSession = module.createSession(this.options.sessionOptions);
   }
 

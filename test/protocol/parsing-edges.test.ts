@@ -5,6 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { detachedCopy } from '../../src/protocol/cursor.js';
 import { PROTOCOL_MODULES } from '../../src/protocol/families.js';
 import { isoFromHhmmssDdmmyy, parseDegreesMinutes, utcIso } from '../../src/protocol/geo.js';
 import { fixTimeFrom } from '../../src/protocol/gps103/index.js';
@@ -165,5 +166,25 @@ describe('parsing edges the vectors do not cover', () => {
   });
   it('GPS103 local date + UTC time of day (rollover both ways, overflowing fields as Date.UTC does)', () => {
     for (const [local, utc, want] of GPS103_TIMES) assert.deepEqual(attempt(() => fixTimeFrom(local, utc)), want, `${local} ${utc}`);
+  });
+});
+
+describe('ids a session keeps', () => {
+  it('detachedCopy gives back the same text for 8-bit, wider and unpaired-surrogate strings', () => {
+    const login = '*HQ,860000001002924,V0#';
+    for (const s of [login.slice(4, 19), 'ñandú-Ü', '设备-4711', 'a\ud800b', '']) assert.equal(detachedCopy(s), s);
+  });
+
+  it('each family session answers with the id of its login, held as its own copy', () => {
+    const session = PROTOCOL_MODULES.h02.createSession();
+    session.handleFrame(Buffer.from('*HQ,860000001002924,V0#', 'latin1'), RECEIVED_AT);
+    assert.equal(session.deviceId, '860000001002924');
+    // Relay commands go out in the maker the unit used, a common one or any other.
+    for (const maker of ['TH', 'hq', 'XY']) {
+      const other = PROTOCOL_MODULES.h02.createSession();
+      other.handleFrame(Buffer.from(`*${maker},860000001002924,HTBT#`, 'latin1'), RECEIVED_AT);
+      const cut = other.encodeRelay('engine_stop', { now: RECEIVED_AT, commandRef: 1 });
+      assert.ok(cut.bytes.toString('latin1').startsWith(`*${maker},860000001002924,`), maker);
+    }
   });
 });

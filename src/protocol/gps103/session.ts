@@ -1,3 +1,4 @@
+import { detachedCopy } from '../cursor.js';
 import { asDecodeError } from '../errors.js';
 import type { EncodedCommand, ProtocolSession, RelayAction, SessionResult } from '../types.js';
 import { decodeGps103 } from './decoder.js';
@@ -26,7 +27,7 @@ export class Gps103Session implements ProtocolSession {
       return { messages: [], error: asDecodeError('GPS103', err) };
     }
     const { message, kind, heartbeatPrefix } = decoded;
-    if (this.id === undefined) this.id = message.deviceId;
+    if (this.id === undefined && message.deviceId !== undefined) this.id = detachedCopy(message.deviceId);
     let ack: Buffer | undefined;
     if (kind === 'login') ack = LOAD;
     else if (kind === 'heartbeat' || heartbeatPrefix) ack = ON;

@@ -1,3 +1,4 @@
+import { detachedCopy } from '../cursor.js';
 import { asDecodeError } from '../errors.js';
 import type { EncodedCommand, ProtocolSession, RelayAction, RelayCommandContext, SessionOptions, SessionResult } from '../types.js';
 import { ACKED, PROTO } from './constants.js';
@@ -32,7 +33,7 @@ export class Gt06Session implements ProtocolSession {
     } catch (err) {
       return { messages: [], error: asDecodeError('GT06', err) };
     }
-    if (proto === PROTO.LOGIN && message.deviceId !== undefined) this.id = message.deviceId;
+    if (proto === PROTO.LOGIN && message.deviceId !== undefined) this.id = detachedCopy(message.deviceId);
     else if (this.id !== undefined) message.deviceId = this.id;
     // Without a serial there is nothing correct to echo: stay silent and let the unit retry.
     const serial = message.serial;

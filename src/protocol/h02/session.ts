@@ -1,3 +1,4 @@
+import { detachedCopy } from '../cursor.js';
 import { asDecodeError } from '../errors.js';
 import type { EncodedCommand, ProtocolSession, RelayAction, RelayCommandContext, SessionOptions, SessionResult } from '../types.js';
 import { TEXT_START } from './constants.js';
@@ -33,11 +34,11 @@ export class H02Session implements ProtocolSession {
     if (frame[0] === TEXT_START) {
       const bytes = frame.length >= 3 ? ((frame[1] as number) << 8) | (frame[2] as number) : -1;
       if (bytes < 0 || bytes !== this.makerBytes) {
-        this.maker = frame.toString('latin1', 1, 3);
+        this.maker = makerText(bytes, frame);
         this.makerBytes = bytes;
       }
     }
-    if (message.deviceId !== undefined && this.id === undefined) this.id = message.deviceId;
+    if (message.deviceId !== undefined && this.id === undefined) this.id = detachedCopy(message.deviceId);
     const id = message.deviceId ?? this.id;
     let ack: Buffer | undefined;
     if (message.msgType === 'V0' || message.msgType === 'HTBT') {
@@ -54,4 +55,11 @@ export class H02Session implements ProtocolSession {
     const { bytes, time } = encodeH02Relay(this.maker, this.id, action, ctx.now);
     return { bytes, correlation: { kind: 'h02-echo', command: 'S20', time }, expectsReply: true };
   }
+}
+
+/** The makers units send, one string each for every session instead of one per session. */
+const KNOWN_MAKERS = new Map(['HQ', 'TH', 'hq'].map((m) => [(m.charCodeAt(0) << 8) | m.charCodeAt(1), m]));
+
+function makerText(bytes: number, frame: Buffer): string {
+  return KNOWN_MAKERS.get(bytes) ?? frame.toString('latin1', 1, 3);
 }

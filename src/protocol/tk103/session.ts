@@ -1,3 +1,4 @@
+import { detachedCopy } from '../cursor.js';
 import { asDecodeError } from '../errors.js';
 import type { EncodedCommand, ProtocolSession, RelayAction, SessionResult } from '../types.js';
 import { decodeTk103 } from './decoder.js';
@@ -19,7 +20,7 @@ export class Tk103Session implements ProtocolSession {
       return { messages: [], error: asDecodeError('TK103', err) };
     }
     const id = message.deviceId;
-    if (this.id === undefined) this.id = id;
+    if (this.id === undefined && id !== undefined) this.id = detachedCopy(id);
     let ack: Buffer | undefined;
     if (message.msgType === 'BP00') ack = Buffer.from(`(${id}AP01HSO)`, 'latin1');
     else if (message.msgType === 'BP05') ack = Buffer.from(`(${id}AP05)`, 'latin1');
