@@ -23,8 +23,11 @@ export interface DevicePolicy {
 }
 
 export interface IngestStore {
-  /** `done` runs once after the row's transaction committed or failed, never inside this call */
-  enqueueThen(row: NewOutboxRow, done: (err: unknown, row: OutboxRow | undefined) => void): void;
+  /**
+   * `done` runs once after the row's transaction committed or failed, never inside this call;
+   * 'gateway' rows (events no device would repeat) get more room before back-pressure refuses them
+   */
+  enqueueThen(row: NewOutboxRow, done: (err: unknown, row: OutboxRow | undefined) => void, origin?: 'device' | 'gateway'): void;
 }
 
 export interface IngestLogger {

@@ -53,13 +53,14 @@ export class IngestService implements ConnectionHandler {
           (err) => {
             if (err) log.warn({ deviceId: device.deviceId, err: String(err) }, 'device_online event not stored');
           },
+          'gateway',
         );
       },
       offline: (device, reason) => {
         const ts = now();
         store.enqueueThen(eventRow({ v: 1, type: 'device_offline', deviceId: device.deviceId, receivedAt: new Date(ts).toISOString(), reason }, ts), (err) => {
           if (err) log.warn({ deviceId: device.deviceId, err: String(err) }, 'device_offline event not stored');
-        });
+        }, 'gateway');
       },
     });
   }

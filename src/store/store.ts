@@ -80,6 +80,13 @@ const SEQ_FLOOR_FILE = 'seq.floor';
 const SEQ_BLOCK = 100_000;
 /** pending group-commit rows beyond groupCommitMaxRows x this are refused (back-pressure) */
 const PENDING_FACTOR = 10;
+/**
+ * The gateway's own events (device online/offline) have nobody to send them again: a tracker
+ * whose report is refused gets no ACK and repeats it, but a refused device_offline is gone. 10,000
+ * trackers dropping at once (a depot switch rebooting) raised 10,000 of them in one tick and the
+ * back-pressure bound refused half. They get this many times that bound; connections bound them.
+ */
+const GATEWAY_EVENT_FACTOR = 10;
 /** once over quota, evict down to this share of it so eviction does not run on every commit */
 const EVICT_TARGET = 0.9;
 /** what a row adds to the WAL beyond its payload and frame (page headers, cells, index) */
@@ -372,12 +379,14 @@ export class Store {
   /**
    * Group commit with a callback instead of a promise: the ingest hot path queues hundreds of
    * thousands of rows a second, and a promise (plus its reaction jobs) per row was measurable.
-   * `done` runs once, never synchronously inside this call.
+   * `done` runs once, never synchronously inside this call. `origin` 'gateway' is for rows no
+   * peer would send again if refused (see GATEWAY_EVENT_FACTOR).
    */
-  enqueueThen(row: NewOutboxRow, done: CommitCallback): void {
+  enqueueThen(row: NewOutboxRow, done: CommitCallback, origin: 'device' | 'gateway' = 'device'): void {
     let refused: StoreError | undefined;
+    const bound = this.options.groupCommitMaxRows * PENDING_FACTOR * (origin === 'gateway' ? GATEWAY_EVENT_FACTOR : 1);
     if (this.closed || !this.accepting) refused = new StoreError('store is closed', 'closed');
-    else if (this.pending.length >= this.options.groupCommitMaxRows * PENDING_FACTOR) {
+    else if (this.pending.length >= bound) {
       refused = new StoreError('group-commit queue full: the disk is not keeping up', 'full');
     } else {
       try {

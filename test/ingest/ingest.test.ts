@@ -5,6 +5,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/store.js';
 import { buildGt06Frame } from '../../src/protocol/gt06/index.js';
+import type { ProtocolSession } from '../../src/protocol/types.js';
 import { runCli, spawnGateway, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { TestClient, TestUdpClient, waitFor } from '../helpers/net.js';
 import { freePort } from '../helpers/broker.js';
@@ -113,6 +114,19 @@ describe('ingest over real sockets', () => {
     await first.waitClosed();
     assert.equal(gw.app.registry.get('222222222222222')?.online, true);
     assert.equal(gw.app.ingest.counters.duplicateLogins, 1);
+  });
+
+  it('stores the online and offline event of every device when hundreds come and go in one tick (a depot switch rebooting)', async () => {
+    // Back-pressure refuses device rows beyond 30 pending here; the 280 events come in one tick.
+    const gw = await gateway({ store: { groupCommitMaxRows: 3 } });
+    const n = 140;
+    const conns = Array.from({ length: n }, (_, i) => ({ id: `t${i}`, transport: 'tcp' as const, remote: `10.0.0.${i}:5000`, remoteAddress: `10.0.0.${i}`, openedAtMs: 0, lastSeenMs: 0, closed: false, write: () => true, close: () => undefined }));
+    const session = {} as ProtocolSession;
+    for (let i = 0; i < n; i++) gw.app.registry.bind(`35000000000${String(i).padStart(4, '0')}`, 'h02', conns[i] as (typeof conns)[number], session, Date.now());
+    for (let i = 0; i < n; i++) gw.app.registry.unbind(`35000000000${String(i).padStart(4, '0')}`, conns[i] as (typeof conns)[number], 'peer_closed');
+    const events = () => rows(gw, 'evt').map((r) => r.type);
+    await waitFor(() => events().filter((t) => t === 'device_offline').length === n, `${n} device_offline events`, 10_000);
+    assert.equal(events().filter((t) => t === 'device_online').length, n);
   });
 
   it('stores every record of 200 mixed TCP+UDP simulated devices exactly once, in per-device order', async () => {

@@ -250,6 +250,27 @@ describe('Store', () => {
   });
 });
 
+describe('Store group-commit back-pressure', () => {
+  it('refuses device rows beyond 10 x groupCommitMaxRows pending, and gives gateway events 10 times that room', async () => {
+    const { store } = openStore(opts(newDir(), { groupCommitMaxRows: 2 }));
+    const results: Array<{ origin: string; err: unknown }> = [];
+    // One synchronous burst: nothing commits until it ends.
+    for (let i = 0; i < 30; i++) store.enqueueThen(pos(i), (err) => results.push({ origin: 'device', err }));
+    for (let i = 0; i < 180; i++) store.enqueueThen(pos(100 + i), (err) => results.push({ origin: 'gateway', err }), 'gateway');
+    await store.flush();
+    await waitFor(() => results.length === 210, 'every callback');
+    const refused = (origin: string) => results.filter((r) => r.origin === origin && r.err instanceof StoreError && r.err.code === 'full').length;
+    assert.equal(refused('device'), 10, 'device rows beyond 20 pending are refused (the unit repeats them)');
+    assert.equal(refused('gateway'), 0, 'gateway events up to 200 pending in all are taken');
+    store.enqueueThen(pos(999), (err) => results.push({ origin: 'late', err }));
+    await store.flush();
+    await waitFor(() => results.length === 211, 'the late row');
+    assert.equal(results.at(-1)?.err, undefined, 'once drained, device rows are taken again');
+    assert.equal(store.stats().totalRecords, 201);
+    await store.close();
+  });
+});
+
 describe('Store with synchronous=full: the WAL sync runs off the event loop', () => {
   /** A WAL sync the test releases by hand, so "committed but not yet durable" can be observed. */
   function heldSync() {
