@@ -209,7 +209,6 @@ export class DeviceRegistry {
     }
     return flushed.length;
   }
-
 }
 
 /** points kept per device for the status page's track, its current position included */
@@ -328,7 +327,7 @@ function* upsertRows(devices: readonly LiveDevice[]): Generator<DeviceUpsert> {
 }
 
 /** The stored last position (devices.last_position): the fix, not the whole record. */
-export function storedPosition(fix: LastFix): string {
+function storedPosition(fix: LastFix): string {
   return JSON.stringify({
     valid: fix.valid,
     fixTime: fix.fixTime,

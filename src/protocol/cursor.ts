@@ -88,11 +88,6 @@ export class ByteCursor {
 }
 
 /**
- * The comma-separated fields of one text frame, kept as offsets into its text. `String.split`
- * makes a substring per field (most of the cost of decoding a position); the codecs parse most
- * fields in place and cut out only the strings a message keeps. Missing fields read as empty.
- */
-/**
  * A copy of `s` that does not keep alive the string it was cut from. V8 makes a substring of 13 or
  * more characters a view of its parent, so a device id sliced from a login frame's text held that
  * whole text for as long as the connection kept the id (measured: 10,000 of them with 10,000
@@ -103,6 +98,11 @@ export function detachedCopy(s: string): string {
   return /^[\u0000-\u00ff]*$/.test(s) ? Buffer.from(s, 'latin1').toString('latin1') : Buffer.from(s, 'utf16le').toString('utf16le');
 }
 
+/**
+ * The comma-separated fields of one text frame, kept as offsets into its text. `String.split`
+ * makes a substring per field (most of the cost of decoding a position); the codecs parse most
+ * fields in place and cut out only the strings a message keeps. Missing fields read as empty.
+ */
 export class TextFields {
   text = '';
   count = 0;
