@@ -122,6 +122,12 @@ export function createMetricsRegistry(source: MetricsSource): client.Registry {
     const s = source.store();
     if (s) g.set(s.dbBytes);
   });
+  counter('tkgw_wal_checkpoints_total', 'WAL checkpoints since start, by where they ran (event_loop: the worker fell behind)', ['on'], (add) => {
+    const s = source.store();
+    if (!s) return;
+    add({ on: 'worker' }, s.checkpoints.worker);
+    add({ on: 'event_loop' }, s.checkpoints.eventLoop);
+  });
   gauge('tkgw_last_seq', 'highest sequence number issued', [], (g) => {
     const s = source.store();
     if (s) g.set(s.lastSeq);

@@ -791,6 +791,7 @@ export class Store {
       totalRecords: this.closed ? 0 : Number(this.getMeta('records.total') ?? 0),
       evictedRows: this.closed ? 0 : Number(this.getMeta('evicted.total') ?? 0),
       dbBytes: fileSize(this.path) + fileSize(`${this.path}-wal`),
+      checkpoints: { worker: this.backgroundCheckpoints, eventLoop: this.inlineCheckpoints },
     };
   }
 

@@ -48,6 +48,8 @@ export interface StoreStats {
   evictedRows: number;
   /** database file size incl. WAL, bytes */
   dbBytes: number;
+  /** WAL checkpoints since start: on the worker thread, and on the event loop when those fell behind */
+  checkpoints: { worker: number; eventLoop: number };
 }
 
 export interface DeviceRow {
@@ -58,7 +60,7 @@ export interface DeviceRow {
   firstSeenMs: number;
   lastSeenMs: number;
   online: boolean;
-  /** JSON of the last normalized record that carried a position, or null */
+  /** JSON of the device's last fix (valid, fixTime, lat, lon, speedKmh, course, receivedAt), or null */
   lastPosition: string | null;
 }
 

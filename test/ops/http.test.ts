@@ -26,6 +26,7 @@ describe('local HTTP endpoint', () => {
     assert.match(metrics, /^tkgw_records_in_total 1$/m);
     assert.match(metrics, /^tkgw_frames_total\{protocol="h02"\} 1$/m);
     assert.match(metrics, /^tkgw_backlog_rows\{lane="pos"\} 1$/m);
+    assert.match(metrics, /^# TYPE tkgw_wal_checkpoints_total counter$/m);
     assert.match(metrics, /^tkgw_connections\{transport="tcp"\} 1$/m);
     assert.match(metrics, /^tkgw_process_/m);
     const ok = await fetch(`${base}/healthz`);
