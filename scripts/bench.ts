@@ -4,7 +4,7 @@
  * from the project's own simulator as separate processes over real sockets.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -137,6 +137,11 @@ async function metric(gw: Gw, name: string): Promise<number | undefined> {
 function writeBytes(pid: number): number {
   const m = /write_bytes:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
   return m ? Number(m[1]) : NaN;
+}
+
+/** threads of the process: one more than at idle while the store's checkpoint worker lives */
+function threadCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/task`).length;
 }
 
 function rssMb(pid: number): number {
@@ -482,13 +487,14 @@ async function memoryFigures(extraEnv: Record<string, string>, which: 'all' | 'i
   try {
     await sleep(1000);
     const idle = rssMb(pid);
+    const idleThreads = threadCount(pid);
     /**
      * n trackers that log in and then report every 10 s and stay connected. Two figures: just
      * after all are logged in (what earlier runs measured), and the peak over one report interval
      * once each has reported, when every device holds what a reporting tracker costs (last fix,
      * track, the position waiting for the registry flush) and ingest runs at n/10 records/s.
      */
-    const at = async (n: number): Promise<{ loggedIn: number; reporting: number }> => {
+    const at = async (n: number): Promise<{ loggedIn: number; reporting: number; workerShare: number }> => {
       const base = (await status(gw)).records.total;
       const sims: Sim[] = [];
       const perProcess = 2500;
@@ -505,15 +511,19 @@ async function memoryFigures(extraEnv: Record<string, string>, which: 'all' | 'i
       while ((await status(gw)).records.total - base < 2 * n && Date.now() < deadline) await sleep(200);
       const recorded = (await status(gw)).records.total - base;
       let reporting = 0;
+      let samples = 0;
+      let withWorker = 0;
       for (const until = Date.now() + 10_000; Date.now() < until; ) {
         reporting = Math.max(reporting, rssMb(pid));
+        samples++;
+        if (threadCount(pid) > idleThreads) withWorker++;
         await sleep(250);
       }
       for (const s of sims) s.child.kill('SIGTERM');
       await Promise.all(sims.map((s) => s.exited));
       if (online < n) console.error(`memory: only ${online} of ${n} devices came online`);
       if (recorded < 2 * n) console.error(`memory: only ${recorded} records from ${n} devices (want a login and a report each)`);
-      return { loggedIn, reporting };
+      return { loggedIn, reporting, workerShare: round(withWorker / samples, 2) };
     };
     if (which === '10000') return { rssMbAt10000: (await at(10_000)).reporting };
     const at2000 = await at(2000);
@@ -522,7 +532,8 @@ async function memoryFigures(extraEnv: Record<string, string>, which: 'all' | 'i
     return {
       rssMbIdle: idle,
       rssMbAt2000: at2000.reporting,
-      ...(at10000 !== undefined ? { rssMbAt10000: at10000.reporting, rssMbAt10000LoggedIn: at10000.loggedIn } : {}),
+      // The share of the window's samples in which the checkpoint worker (~8 MB) was alive.
+      ...(at10000 !== undefined ? { rssMbAt10000: at10000.reporting, rssMbAt10000LoggedIn: at10000.loggedIn, checkpointWorkerShareAt10000: at10000.workerShare } : {}),
     };
   } finally {
     await stopGateway(gw);
