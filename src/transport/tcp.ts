@@ -55,9 +55,8 @@ class TcpConnection implements Connection {
   private readonly n = ++nextId;
   readonly remoteAddress: string;
   private readonly remotePort: number;
-  readonly openedAtMs = Date.now();
-  /** ms of the last bytes received; the idle sweep reads it */
-  lastSeenMs = this.openedAtMs;
+  /** ms of the last bytes received (at first, of the accept); the idle sweep reads it */
+  lastSeenMs = Date.now();
   closed = false;
   sink: ConnectionSink | undefined;
 

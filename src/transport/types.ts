@@ -11,7 +11,6 @@ export interface Connection {
   /** `ip:port` of the peer */
   readonly remote: string;
   readonly remoteAddress: string;
-  readonly openedAtMs: number;
   /**
    * Queues bytes for the peer. Returns false (and closes the connection) when the peer does not
    * read and the write backlog bound is exceeded.

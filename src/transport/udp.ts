@@ -31,8 +31,7 @@ let nextId = 0;
 class UdpPeer implements Connection {
   readonly id = `u${++nextId}`;
   readonly transport = 'udp' as const;
-  readonly openedAtMs = Date.now();
-  lastSeenMs = this.openedAtMs;
+  lastSeenMs = Date.now();
   closed = false;
   sink: ConnectionSink | undefined;
 

@@ -23,7 +23,7 @@ describe('commands under a wall-clock jump', () => {
     let now = Date.parse('2026-06-01T12:00:00Z');
     const registry = new DeviceRegistry();
     const written: Buffer[] = [];
-    const conn = { id: 't1', transport: 'tcp', remote: '127.0.0.1:1', remoteAddress: '127.0.0.1', openedAtMs: now, closed: false, lastSeenMs: now, write: (b: Buffer) => (written.push(b), true), close: () => undefined } as Connection;
+    const conn = { id: 't1', transport: 'tcp', remote: '127.0.0.1:1', remoteAddress: '127.0.0.1', closed: false, lastSeenMs: now, write: (b: Buffer) => (written.push(b), true), close: () => undefined } as Connection;
     const session = { family: 'h02', deviceId: 'dev1', handleFrame: () => ({ messages: [] }), encodeRelay: () => ({ bytes: Buffer.from('S20'), correlation: { kind: 'none' }, expectsReply: false }) } as unknown as ProtocolSession;
     registry.bind('dev1', 'h02', conn, session, now);
     const service = new CommandService(

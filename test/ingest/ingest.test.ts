@@ -120,7 +120,7 @@ describe('ingest over real sockets', () => {
     // Back-pressure refuses device rows beyond 30 pending here; the 280 events come in one tick.
     const gw = await gateway({ store: { groupCommitMaxRows: 3 } });
     const n = 140;
-    const conns = Array.from({ length: n }, (_, i) => ({ id: `t${i}`, transport: 'tcp' as const, remote: `10.0.0.${i}:5000`, remoteAddress: `10.0.0.${i}`, openedAtMs: 0, lastSeenMs: 0, closed: false, write: () => true, close: () => undefined }));
+    const conns = Array.from({ length: n }, (_, i) => ({ id: `t${i}`, transport: 'tcp' as const, remote: `10.0.0.${i}:5000`, remoteAddress: `10.0.0.${i}`, lastSeenMs: 0, closed: false, write: () => true, close: () => undefined }));
     const session = {} as ProtocolSession;
     for (let i = 0; i < n; i++) gw.app.registry.bind(`35000000000${String(i).padStart(4, '0')}`, 'h02', conns[i] as (typeof conns)[number], session, Date.now());
     for (let i = 0; i < n; i++) gw.app.registry.unbind(`35000000000${String(i).padStart(4, '0')}`, conns[i] as (typeof conns)[number], 'peer_closed');

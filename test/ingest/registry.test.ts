@@ -19,7 +19,7 @@ const conn = (remote = '10.0.0.1:5000'): Connection => ({
   transport: 'tcp',
   remote,
   remoteAddress: '10.0.0.1',
-  openedAtMs: 0,
+ 
   lastSeenMs: 0,
   closed: false,
   write: () => true,
