@@ -491,8 +491,9 @@ async function memoryFigures(extraEnv: Record<string, string>, which: 'all' | 'i
     /**
      * n trackers that log in and then report every 10 s and stay connected. Two figures: just
      * after all are logged in (what earlier runs measured), and the peak over one report interval
-     * once each has reported, when every device holds what a reporting tracker costs (last fix,
-     * track, the position waiting for the registry flush) and ingest runs at n/10 records/s.
+     * once each has reported, when every device holds what a reporting tracker costs (its fix and
+     * track slot) and ingest runs at n/10 records/s. The thread count tells when the checkpoint
+     * worker is alive: one more than at idle (the thread pool is already up by then).
      */
     const at = async (n: number): Promise<{ loggedIn: number; reporting: number; workerShare: number }> => {
       const base = (await status(gw)).records.total;
