@@ -154,7 +154,6 @@ export const SINK_SCHEMA_VERSION = 5;
 /** Rows per multi-row INSERT: large enough to amortize the per-statement cost, small enough for any SQLite variable limit. */
 const CHUNK = 100;
 
-/** Runs `rows` CHUNK at a time through the n-row statement `stmtFor(n)`, one parameter list per chunk. */
 /** `n` parenthesised tuples of `columns` placeholders, for a multi-row VALUES list */
 function tuples(n: number, columns: number): string {
   return Array(n).fill(`(${Array(columns).fill('?').join(', ')})`).join(', ');
@@ -170,6 +169,7 @@ function cachedStatement(cache: Map<number, Database.Statement>, n: number, prep
   return s;
 }
 
+/** Runs `rows` CHUNK at a time through the n-row statement `stmtFor(n)`, one parameter list per chunk. */
 function runChunked<T>(rows: readonly T[], columns: (row: T, index: number) => unknown[], stmtFor: (n: number) => Database.Statement): void {
   for (let i = 0; i < rows.length; i += CHUNK) {
     const n = Math.min(CHUNK, rows.length - i);
@@ -210,8 +210,21 @@ function planGaps(recs: readonly SinkRecord[]): PlannedGaps {
   return gaps;
 }
 
-/** IMEIs are 15 digits, TK103 ids 12 characters: 64 leaves room for any tracker's id */
+/** IMEIs are 15 digits, TK103 ids 11-15 characters: 64 leaves room for any tracker's id */
 export const MAX_DEVICE_ID_CHARS = 64;
+
+/** Newer of two seqs where null means none. */
+const newer = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
+
+/** Folds one update into `d`: the newest seq per column; online goes with the newest online/offline seq. */
+function absorb(d: DeviceUpdate, lastSeq: number, positionSeq: number | null, online: boolean | null, onlineSeq: number | null): void {
+  d.lastSeq = Math.max(d.lastSeq, lastSeq);
+  d.positionSeq = newer(d.positionSeq, positionSeq);
+  if (onlineSeq !== null && (d.onlineSeq === null || onlineSeq > d.onlineSeq)) {
+    d.online = online;
+    d.onlineSeq = onlineSeq;
+  }
+}
 
 /**
  * A batch collapsed to one update per device: its highest seq, its highest seq with a position
@@ -229,13 +242,10 @@ function planDevices(recs: readonly SinkRecord[]): DeviceUpdate[] {
     if (!d) {
       d = { deviceId: id, lastSeq: r.seq, positionSeq: null, online: null, onlineSeq: null };
       devices.set(id, d);
-    } else if (r.seq > d.lastSeq) d.lastSeq = r.seq;
-    if (r['lat'] !== undefined && r['lon'] !== undefined && (d.positionSeq === null || r.seq > d.positionSeq)) d.positionSeq = r.seq;
-    const type = r.type;
-    if ((type === 'device_online' || type === 'device_offline') && (d.onlineSeq === null || r.seq > d.onlineSeq)) {
-      d.online = type === 'device_online';
-      d.onlineSeq = r.seq;
     }
+    const hasPosition = r['lat'] !== undefined && r['lon'] !== undefined;
+    const onlineEvent = r.type === 'device_online' || r.type === 'device_offline';
+    absorb(d, r.seq, hasPosition ? r.seq : null, onlineEvent ? r.type === 'device_online' : null, onlineEvent ? r.seq : null);
   }
   return [...devices.values()];
 }
@@ -254,33 +264,25 @@ interface GatewayDeviceUpdate extends DeviceUpdate {
   gw: string;
 }
 
-/** Newer of two seqs where null means none. */
-const newer = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
-
 /**
- * Queue rows merged to one update per (gateway, device), newest seq per column: the database
- * keeps the maximum too, so this only saves rows. Sorted, so two folds would lock device rows
- * in the same order.
+ * Queue rows merged to one update per (gateway, device). Not only fewer rows: PostgreSQL's upsert
+ * cannot touch one key twice in a statement (a new device twice fails the page with 21000; an
+ * existing one twice takes either row's seqs), so each (gateway, device) must appear once.
  */
 function mergePending(rows: ReadonlyArray<{ gw: string; updates: string }>): GatewayDeviceUpdate[] {
   const merged = new Map<string, GatewayDeviceUpdate>();
   for (const row of rows) {
     for (const [deviceId, lastSeq, positionSeq, online, onlineSeq] of JSON.parse(row.updates) as PendingTuple[]) {
       const key = `${row.gw}\u0000${deviceId}`;
-      const d = merged.get(key);
+      let d = merged.get(key);
       if (!d) {
-        merged.set(key, { gw: row.gw, deviceId, lastSeq, positionSeq, online: online === null ? null : online === 1, onlineSeq });
-        continue;
+        d = { gw: row.gw, deviceId, lastSeq, positionSeq: null, online: null, onlineSeq: null };
+        merged.set(key, d);
       }
-      d.lastSeq = Math.max(d.lastSeq, lastSeq);
-      d.positionSeq = newer(d.positionSeq, positionSeq);
-      if (onlineSeq !== null && (d.onlineSeq === null || onlineSeq > d.onlineSeq)) {
-        d.online = online === 1;
-        d.onlineSeq = onlineSeq;
-      }
+      absorb(d, lastSeq, positionSeq, online === null ? null : online === 1, onlineSeq);
     }
   }
-  return [...merged.values()].sort((a, b) => (a.gw < b.gw ? -1 : a.gw > b.gw ? 1 : a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+  return [...merged.values()];
 }
 
 // Queued batches applied per fold transaction: bounds one transaction (and on SQLite, one
