@@ -41,7 +41,6 @@ export interface SinkLogger {
   error(obj: object, msg?: string): void;
 }
 
-
 // Pages of the device queue (FOLD_PAGE batches each) one tick folds: a long queue (after a crash,
 // or batches arriving as fast as they fold) cannot hold back the down/acks of the ticks after it.
 const FOLD_PAGES_PER_TICK = 10;
@@ -66,7 +65,8 @@ interface Batch {
 
 export class Sink {
   private client: MqttClient | undefined;
-  private readonly dirty = new Map<string, string>(); // gw -> its topic root
+  /** gateways whose down/ack may be behind what is stored */
+  private readonly dirty = new Set<string>();
   /** every gateway seen, with its topic root: re-acknowledged after a reconnect */
   private readonly roots = new Map<string, string>();
   private readonly acked = new Map<string, number>();
@@ -119,7 +119,7 @@ export class Sink {
     client.on('connect', () => {
       // A down/ack in flight when the session dropped may be gone (ending it after a storage
       // failure discards the outgoing queue): each gateway's contiguous seq is said again.
-      for (const [gw, root] of this.roots) this.dirty.set(gw, root);
+      for (const gw of this.roots.keys()) this.dirty.add(gw);
       this.acked.clear();
       client.subscribe(filters, { qos: 1 }, (err) => {
         if (err) this.log.warn({ err: String(err) }, 'subscribe failed');
@@ -138,7 +138,6 @@ export class Sink {
     // nothing runs against the database once it is closed.
     await this.ticking;
     await this.tick();
-    await this.fold(Number.POSITIVE_INFINITY);
     const client = this.client;
     if (client) {
       // The last down/ack is worth waiting for, briefly: a graceful end() waits for every
@@ -155,6 +154,8 @@ export class Sink {
       });
       await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
     }
+    // After the client ended, so nothing stored behind it is left queued until the next start.
+    await this.fold(Number.POSITIVE_INFINITY);
     await this.db.close();
   }
 
@@ -201,7 +202,7 @@ export class Sink {
       if (!(err instanceof RejectedBatchError)) throw err;
       await this.storeOneByOne(batch, topic, message, err);
     }
-    this.dirty.set(gw, batch.root);
+    this.dirty.add(gw);
     this.roots.set(gw, batch.root);
     this.foldDue = true;
   }
@@ -250,23 +251,23 @@ export class Sink {
 
   /** down/ack only for seqs the database holds contiguously. */
   private async sendAcks(): Promise<void> {
-    for (const [gw, root] of [...this.dirty]) {
+    for (const gw of [...this.dirty]) {
       // Disconnected (a broker away, the pause after a storage failure): the gateway stays
-      // dirty, so its down/ack goes out once connected, whether or not it sends again.
+      // dirty, and every connect marks all gateways dirty again, so its down/ack goes out once
+      // connected whether or not it sends again.
       if (!this.client?.connected) return;
       this.dirty.delete(gw);
+      const root = this.roots.get(gw);
+      if (root === undefined) continue;
       try {
         const upTo = await this.db.contiguous(gw);
-        if (!this.client.connected) {
-          this.dirty.set(gw, root);
-          return;
-        }
+        if (!this.client.connected) return;
         if (upTo > (this.acked.get(gw) ?? 0)) {
           this.client.publish(`${root}/down/ack`, JSON.stringify({ v: 1, upTo }), { qos: 1 });
           this.acked.set(gw, upTo);
         }
       } catch (err) {
-        this.dirty.set(gw, root);
+        this.dirty.add(gw);
         this.log.warn({ gw, err: String(err) }, 'contiguous seq not computed');
       }
     }
