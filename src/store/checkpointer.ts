@@ -51,7 +51,11 @@ export class BackgroundCheckpointer {
   /** checkpoints the worker completed (tests and metrics) */
   completed = 0;
   private worker: Worker | undefined;
-  private running = false;
+  /**
+   * the worker the running checkpoint was posted to: a worker that ends (terminated when idle,
+   * or failed) may report its exit after a new one took the next request, and must not end that
+   */
+  private runningOn: Worker | undefined;
   private again = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -66,7 +70,7 @@ export class BackgroundCheckpointer {
   /** Asks for a checkpoint; one runs at a time, and a request during one runs right after it. */
   request(): void {
     if (this.closed) return;
-    if (this.running) {
+    if (this.runningOn) {
       this.again = true;
       return;
     }
@@ -79,13 +83,13 @@ export class BackgroundCheckpointer {
     }
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    this.running = true;
+    this.runningOn = worker;
     worker.postMessage('checkpoint');
   }
 
   /** Resolves when no checkpoint is running (tests, shutdown). */
   idle(): Promise<void> {
-    if (!this.running) return Promise.resolve();
+    if (!this.runningOn) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -103,24 +107,26 @@ export class BackgroundCheckpointer {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { base: import.meta.url, path: this.dbPath } });
     worker.unref();
     worker.once('online', () => this.options.onWorkerOnline?.());
-    worker.on('message', (m: CheckpointResult) => this.finished(m));
+    worker.on('message', (m: CheckpointResult) => {
+      if (this.runningOn === worker) this.finished(m);
+    });
     worker.on('error', (err) => {
       // A worker that cannot open the database (or died) is replaced at the next request.
       if (this.worker === worker) this.worker = undefined;
-      if (this.running) this.finished({ ok: false, err: String(err) });
+      if (this.runningOn === worker) this.finished({ ok: false, err: String(err) });
     });
     // Ended without an 'error' (killed, or terminated while idle): a checkpoint it was running
     // must not stay "running", or close() would wait for it for ever.
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = undefined;
-      if (this.running) this.finished({ ok: false, err: `checkpoint worker exited (code ${code})` });
+      if (this.runningOn === worker) this.finished({ ok: false, err: `checkpoint worker exited (code ${code})` });
     });
     this.worker = worker;
     return worker;
   }
 
   private finished(m: CheckpointResult): void {
-    this.running = false;
+    this.runningOn = undefined;
     if (m.ok) {
       this.completed++;
       this.options.onComplete?.();
@@ -136,7 +142,7 @@ export class BackgroundCheckpointer {
     if (!this.closed && this.worker) {
       const worker = this.worker;
       this.idleTimer = setTimeout(() => {
-        if (this.running || this.worker !== worker) return;
+        if (this.runningOn || this.worker !== worker) return;
         this.worker = undefined;
         void worker.terminate();
       }, this.options.idleMs ?? 1_000);

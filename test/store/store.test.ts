@@ -439,6 +439,28 @@ describe('Store WAL checkpoints', () => {
     assert.match(warnings.join(' '), /checkpoint worker exited/);
   });
 
+  it('a worker ending after it went idle does not end the next worker\'s checkpoint', { timeout: 30_000 }, async () => {
+    const { store } = openStore(opts(newDir()));
+    store.append([pos(1)]);
+    await store.close();
+    const warnings: string[] = [];
+    const checkpointer = new BackgroundCheckpointer(store.path, { warn: (o) => warnings.push(JSON.stringify(o)) }, { idleMs: 10 });
+    checkpointer.request();
+    await checkpointer.idle();
+    // The idle timer terminates the first worker; a request right then starts a second one, and
+    // the first one's exit arrives while the second is checkpointing.
+    const first = (checkpointer as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const terminate = first.terminate.bind(first);
+    first.terminate = () => {
+      const ended = terminate();
+      checkpointer.request();
+      return ended;
+    };
+    await waitFor(() => checkpointer.completed === 2, 'the second worker\'s checkpoint', 10_000);
+    await checkpointer.close();
+    assert.deepEqual(warnings, [], 'no checkpoint reported failed');
+  });
+
   it('checkpoints on a worker thread by bytes written, never inside a commit on the event loop', { timeout: 30_000 }, async () => {
     const { store } = openStore(opts(newDir(), { checkpointAfterBytes: 64 * 1024 }));
     for (let i = 0; i < 20; i++) {
