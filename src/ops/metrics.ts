@@ -122,10 +122,11 @@ export function createMetricsRegistry(source: MetricsSource): client.Registry {
     const s = source.store();
     if (s) g.set(s.dbBytes);
   });
-  counter('tkgw_wal_checkpoints_total', 'WAL checkpoints since start, by where they ran (event_loop: the worker fell behind)', ['on'], (add) => {
+  counter('tkgw_wal_checkpoints_total', 'WAL checkpoints since start (remainder: what was written during a worker run, copied on the event loop; event_loop: all of it there, the worker fell behind)', ['on'], (add) => {
     const s = source.store();
     if (!s) return;
     add({ on: 'worker' }, s.checkpoints.worker);
+    add({ on: 'remainder' }, s.checkpoints.remainder);
     add({ on: 'event_loop' }, s.checkpoints.eventLoop);
   });
   gauge('tkgw_last_seq', 'highest sequence number issued', [], (g) => {

@@ -240,6 +240,8 @@ export class Store {
   private walBytesAtRequest = 0;
   /** checkpoints the event loop ran itself because the background ones fell behind */
   inlineCheckpoints = 0;
+  /** remainders the event loop copied after a background checkpoint (finishBackgroundCheckpoint) */
+  remainderCheckpoints = 0;
   private nextSeq: number;
   private seqFloor: number;
   private backlogRows = { evt: 0, pos: 0 };
@@ -266,8 +268,10 @@ export class Store {
     this.now = options.now ?? Date.now;
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('busy_timeout = 5000');
-    // No checkpoint inside a commit on the event loop: the store asks the background
-    // checkpointer by bytes written (maybeCheckpoint), the ops job every few minutes, close() last.
+    // No autocheckpoint inside a commit: the store asks the background checkpointer by bytes
+    // written (maybeCheckpoint), the ops job every few minutes, close() last; the event loop copies
+    // only what was written during each background run (finishBackgroundCheckpoint), or all of it
+    // when the worker fell far behind.
     db.pragma('wal_autocheckpoint = 0');
     // better-sqlite3 builds SQLite with a 16 MB page cache per connection, which a busy outbox
     // fills: with 10,000 trackers it was 13 MB of the gateway's memory. The outbox appends at the
@@ -791,7 +795,7 @@ export class Store {
       totalRecords: this.closed ? 0 : Number(this.getMeta('records.total') ?? 0),
       evictedRows: this.closed ? 0 : Number(this.getMeta('evicted.total') ?? 0),
       dbBytes: fileSize(this.path) + fileSize(`${this.path}-wal`),
-      checkpoints: { worker: this.backgroundCheckpoints, eventLoop: this.inlineCheckpoints },
+      checkpoints: { worker: this.backgroundCheckpoints, remainder: this.remainderCheckpoints, eventLoop: this.inlineCheckpoints },
     };
   }
 
@@ -954,6 +958,7 @@ export class Store {
     if (!this.closed) {
       try {
         this.db.pragma('wal_checkpoint(PASSIVE)');
+        this.remainderCheckpoints++;
       } catch (err) {
         this.log.warn({ err: String(err) }, 'WAL checkpoint of the remainder failed');
       }

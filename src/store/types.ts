@@ -48,8 +48,11 @@ export interface StoreStats {
   evictedRows: number;
   /** database file size incl. WAL, bytes */
   dbBytes: number;
-  /** WAL checkpoints since start: on the worker thread, and on the event loop when those fell behind */
-  checkpoints: { worker: number; eventLoop: number };
+  /**
+   * WAL checkpoints since start: on the worker thread; on the event loop, the remainder written
+   * during each worker run (short, but it syncs there); and all of it there when the worker fell behind
+   */
+  checkpoints: { worker: number; remainder: number; eventLoop: number };
 }
 
 export interface DeviceRow {

@@ -469,6 +469,7 @@ describe('Store WAL checkpoints', () => {
     }
     await waitFor(() => store.backgroundCheckpoints > 0, 'background checkpoints ran');
     assert.equal(store.inlineCheckpoints, 0, 'the event loop did not checkpoint');
+    assert.equal(store.stats().checkpoints.remainder, store.backgroundCheckpoints, 'only the remainder after each background run');
     // The WAL is reused from its start after a complete checkpoint: it stays near the threshold
     // instead of holding all ~900 KB written.
     assert.ok(walSize(store) < 400 * 1024, `WAL ${walSize(store)} bytes`);
