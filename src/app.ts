@@ -100,6 +100,8 @@ export class GatewayApp {
       synchronous: config.store.synchronous,
       groupCommitMs: config.store.groupCommitMs,
       groupCommitMaxRows: config.store.groupCommitMaxRows,
+      // Every tracker connection and UDP source may raise an online and an offline event at once.
+      gatewayEventRoom: 2 * config.listeners.length * (config.limits.maxConnections + config.limits.maxUdpSources),
       allowTmpfs: config.store.allowTmpfs,
       now: this.now,
       log: log.child({ layer: 'store' }),

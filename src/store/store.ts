@@ -36,6 +36,11 @@ export interface StoreOptions {
   /** window in which enqueued rows share one transaction (one fsync) */
   groupCommitMs: number;
   groupCommitMaxRows: number;
+  /**
+   * pending rows a gateway event (device online/offline) may still take beyond the device-row
+   * bound: the gateway sets it from its connection limits (see GATEWAY_EVENT_ROOM)
+   */
+  gatewayEventRoom?: number;
   /** refuse a data dir on tmpfs/ramfs (records would vanish at reboot) unless true */
   allowTmpfs: boolean;
   now?: () => number;
@@ -84,9 +89,11 @@ const PENDING_FACTOR = 10;
  * The gateway's own events (device online/offline) have nobody to send them again: a tracker
  * whose report is refused gets no ACK and repeats it, but a refused device_offline is gone. 10,000
  * trackers dropping at once (a depot switch rebooting) raised 10,000 of them in one tick and the
- * back-pressure bound refused half. They get this many times that bound; connections bound them.
+ * back-pressure bound refused half. What bounds them is the connections that raise them, an
+ * online and an offline each, so that is their room beyond the bound; this default is for the
+ * default 20,000 connections.
  */
-const GATEWAY_EVENT_FACTOR = 10;
+const GATEWAY_EVENT_ROOM = 2 * 20_000;
 /** once over quota, evict down to this share of it so eviction does not run on every commit */
 const EVICT_TARGET = 0.9;
 /** what a row adds to the WAL beyond its payload and frame (page headers, cells, index) */
@@ -384,11 +391,11 @@ export class Store {
    * Group commit with a callback instead of a promise: the ingest hot path queues hundreds of
    * thousands of rows a second, and a promise (plus its reaction jobs) per row was measurable.
    * `done` runs once, never synchronously inside this call. `origin` 'gateway' is for rows no
-   * peer would send again if refused (see GATEWAY_EVENT_FACTOR).
+   * peer would send again if refused (see GATEWAY_EVENT_ROOM).
    */
   enqueueThen(row: NewOutboxRow, done: CommitCallback, origin: 'device' | 'gateway' = 'device'): void {
     let refused: StoreError | undefined;
-    const bound = this.options.groupCommitMaxRows * PENDING_FACTOR * (origin === 'gateway' ? GATEWAY_EVENT_FACTOR : 1);
+    const bound = this.options.groupCommitMaxRows * PENDING_FACTOR + (origin === 'gateway' ? (this.options.gatewayEventRoom ?? GATEWAY_EVENT_ROOM) : 0);
     if (this.closed || !this.accepting) refused = new StoreError('store is closed', 'closed');
     else if (this.pending.length >= bound) {
       refused = new StoreError('group-commit queue full: the disk is not keeping up', 'full');
