@@ -31,8 +31,6 @@ export interface AppDeps {
   uplinkProblems?: string[];
   /** systemd notifications; no-ops when not under systemd */
   notify?: { ready(): void; stopping(): void; watchdog(): void; status(text: string): void; watchdogIntervalMs: number | null };
-  /** once each worker thread is up (Node 20 puts run-time V8 flags back when one starts) */
-  onWorkerOnline?: () => void;
 }
 
 export interface ListeningAddress {
@@ -105,7 +103,6 @@ export class GatewayApp {
       allowTmpfs: config.store.allowTmpfs,
       now: this.now,
       log: log.child({ layer: 'store' }),
-      onWorkerOnline: this.deps.onWorkerOnline,
     });
     this.storeInstance = opened.store;
     if (opened.reset) log.error({ quarantinedTo: opened.reset.quarantinedTo, reason: opened.reset.reason }, 'database was corrupt: quarantined and started fresh');

@@ -8,7 +8,6 @@ import { loadConfig } from '../config/load.js';
 import { createLogger } from '../ops/logger.js';
 import { createSystemdNotifier } from '../ops/systemd-notify.js';
 import { UserError } from './errors.js';
-import { reapplyV8Flags } from './v8-memory.js';
 
 export interface StartFlags {
   config?: string;
@@ -61,7 +60,7 @@ export async function runGateway(flags: StartFlags): Promise<void> {
   const config = loaded.config;
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
   for (const w of loaded.warnings) log.warn(w);
-  const app = new GatewayApp(config, { log, notify: createSystemdNotifier(process.env), uplinkProblems: loaded.uplinkProblems, onWorkerOnline: reapplyV8Flags });
+  const app = new GatewayApp(config, { log, notify: createSystemdNotifier(process.env), uplinkProblems: loaded.uplinkProblems });
   try {
     await app.start();
   } catch (err) {

@@ -33,13 +33,12 @@ export function v8FlagsFor(argv: readonly string[], env: NodeJS.ProcessEnv): str
 
 const chosen = v8FlagsFor(process.argv, process.env);
 
-/**
- * Sets the chosen flags again. Starting a worker thread (the store's checkpointer) puts V8's
- * run-time flags back to their defaults in Node 20: measured, the young generation then grew to
- * 16 MB semi-spaces again under load.
- */
-export function reapplyV8Flags(): void {
+function applyV8Flags(): void {
   for (const flag of chosen) v8.setFlagsFromString(flag);
 }
 
-reapplyV8Flags();
+applyV8Flags();
+// Starting a worker thread (the store's checkpointer) puts V8's run-time flags back to their
+// defaults in Node 20 (measured: the young generation grew to 16 MB semi-spaces again under
+// load), so they are set again once each worker is up, whoever starts it.
+if (chosen.length > 0) process.on('worker', (worker) => worker.once('online', applyV8Flags));

@@ -41,8 +41,6 @@ interface CheckpointResult {
 export interface CheckpointerOptions {
   /** after each completed checkpoint, on the event loop (the store copies the remainder) */
   onComplete?: () => void;
-  /** once each worker is up: starting a worker resets V8 flags set at run time (see StoreOptions) */
-  onWorkerOnline?: () => void;
   /** a worker ends this long after its last checkpoint */
   idleMs?: number;
 }
@@ -106,7 +104,6 @@ export class BackgroundCheckpointer {
     if (this.worker) return this.worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { base: import.meta.url, path: this.dbPath } });
     worker.unref();
-    worker.once('online', () => this.options.onWorkerOnline?.());
     worker.on('message', (m: CheckpointResult) => {
       if (this.runningOn === worker) this.finished(m);
     });

@@ -54,12 +54,6 @@ export interface StoreOptions {
   checkpointAfterBytes?: number;
   /** false: no worker thread; the bound above is then met on the event loop */
   backgroundCheckpoint?: boolean;
-  /**
-   * called once each checkpoint worker is up. Node 20 starting a worker puts back the V8 flags
-   * the process set at run time (`tkgw start` keeps the young generation small that way), so the
-   * composition root sets them again here
-   */
-  onWorkerOnline?: () => void;
   /** fdatasync of the WAL file on the thread pool; injected by tests to hold or fail a sync */
   walSync?: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
 }
@@ -350,7 +344,6 @@ export class Store {
     if (options.backgroundCheckpoint !== false) {
       this.checkpointer = new BackgroundCheckpointer(path, log, {
         onComplete: () => this.finishBackgroundCheckpoint(),
-        onWorkerOnline: options.onWorkerOnline,
       });
     }
     this.recountBacklog();

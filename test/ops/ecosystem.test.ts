@@ -62,8 +62,8 @@ describe('production environment', () => {
   });
 
   it('keeps the young generation small after the store starts its checkpoint worker', () => {
-    // Node 20 puts run-time V8 flags back when a worker thread starts; the store calls its
-    // onWorkerOnline hook (the gateway passes reapplyV8Flags) once the worker is up.
+    // Node 20 puts run-time V8 flags back when a worker thread starts; v8-memory sets them again
+    // once any worker is up.
     const dir = mkdtempSync(join(tmpdir(), 'tkgw-v8-'));
     try {
       const dist = new URL('../../dist/', import.meta.url).href;
@@ -72,9 +72,9 @@ describe('production environment', () => {
         script,
         [
           "import v8 from 'node:v8';",
-          `const { reapplyV8Flags } = await import('${dist}cli/v8-memory.js');`,
+          `await import('${dist}cli/v8-memory.js');`,
           `const { openStore } = await import('${dist}store/store.js');`,
-          `const { store } = openStore({ dataDir: ${JSON.stringify(join(dir, 'data'))}, quotaBytes: 1e9, synchronous: 'normal', groupCommitMs: 5, groupCommitMaxRows: 500, allowTmpfs: true, onWorkerOnline: reapplyV8Flags });`,
+          `const { store } = openStore({ dataDir: ${JSON.stringify(join(dir, 'data'))}, quotaBytes: 1e9, synchronous: 'normal', groupCommitMs: 5, groupCommitMaxRows: 500, allowTmpfs: true });`,
           "store.checkpoint('PASSIVE');",
           'await store.checkpointIdle();',
           'let keep = [];',
