@@ -7,7 +7,7 @@ import type { DecodedMessage, ProtocolFamily, ProtocolSession, SessionMessage } 
 import type { NewOutboxRow, OutboxRow } from '../store/types.js';
 import type { Connection, ConnectionSink } from '../transport/types.js';
 import { eventRow, laneFor, recordRow, toRecord, type NormalizedRecord } from './record.js';
-import { NO_ALARMS, type DeviceRegistry } from './registry.js';
+import type { DeviceRegistry } from './registry.js';
 
 export interface IngestLimits {
   maxFrameBytes: number;
@@ -251,7 +251,7 @@ export class TrackerConnection implements ConnectionSink {
         this.enqueue(eventRow(event, nowMs), pending);
         ctx.counters.events++;
       }
-      memory.alarms = record.alarms.length === 0 ? NO_ALARMS : record.alarms;
+      memory.alarms = record.alarms;
       if (record.ignition !== undefined) memory.ignition = record.ignition;
       if (record.relay !== undefined) memory.relay = record.relay;
     }

@@ -7,6 +7,9 @@ import type { Lane, NewOutboxRow } from '../store/types.js';
 
 export const RECORD_VERSION = 1;
 
+/** what a record without alarms carries: one frozen array for all of them */
+export const NO_ALARMS: readonly string[] = Object.freeze([]);
+
 /** A tracker message as the cloud sees it, without `seq` (assigned by the store). */
 export interface NormalizedRecord {
   v: 1;
@@ -25,7 +28,8 @@ export interface NormalizedRecord {
   satellites?: number;
   ignition?: boolean;
   relay?: 'cut' | 'normal';
-  alarms: string[];
+  /** NO_ALARMS when there are none: one array shared by every such record and the devices keeping it */
+  alarms: readonly string[];
   batteryLevel?: number;
   voltageLevel?: number;
   gsmLevel?: number;
@@ -78,7 +82,7 @@ export function toRecord(message: DecodedMessage, deviceId: string | null, recei
     type: message.type,
     msgType: message.msgType,
     receivedAt: isoOf(receivedAt),
-    alarms: message.alarms,
+    alarms: message.alarms.length === 0 ? NO_ALARMS : message.alarms,
   };
   // Absent means "not reported": copy only what the device said.
   if (message.fixTime !== undefined) r.fixTime = message.fixTime;

@@ -78,9 +78,6 @@ export interface DevicePersistence {
   upsertDevices(rows: Iterable<DeviceUpsert>): void;
 }
 
-/** what a device without alarms holds: one array for all of them instead of one each */
-export const NO_ALARMS: readonly string[] = Object.freeze([]);
-
 export class DeviceRegistry {
   private readonly devices = new Map<string, LiveDevice>();
   private readonly listeners: RegistryListener[] = [];
@@ -188,7 +185,7 @@ export class DeviceRegistry {
     if (record.relay !== undefined) device.relay = record.relay;
     if (record.batteryLevel !== undefined) device.batteryLevel = record.batteryLevel;
     if (record.gsmLevel !== undefined) device.gsmLevel = record.gsmLevel;
-    device.alarms = record.alarms.length === 0 ? NO_ALARMS : record.alarms;
+    device.alarms = record.alarms;
     device.dirty = true;
     for (const l of this.listeners) l.record?.(device, record, message);
   }
