@@ -5,6 +5,7 @@
  */
 import type { DecodedMessage, ProtocolFamily, ProtocolSession } from '../protocol/types.js';
 import type { Connection } from '../transport/types.js';
+import type { DeviceUpsert } from '../store/types.js';
 import type { NormalizedRecord } from './record.js';
 
 /**
@@ -61,16 +62,6 @@ export interface RegistryListener {
   offline?(device: LiveDevice, reason: string): void;
   /** every record committed for a device (after the store accepted it) */
   record?(device: LiveDevice, record: NormalizedRecord, message: DecodedMessage): void;
-}
-
-export interface DeviceUpsert {
-  deviceId: string;
-  protocol: string;
-  transport: 'tcp' | 'udp';
-  remote: string | null;
-  seenMs: number;
-  online: boolean;
-  lastPosition?: string | null;
 }
 
 export interface DevicePersistence {

@@ -15,6 +15,7 @@ import type {
   CommandRow,
   CommandState,
   DeviceRow,
+  DeviceUpsert,
   Lane,
   NewOutboxRow,
   OutboxRow,
@@ -833,13 +834,12 @@ export class Store {
     })();
   }
 
-  upsertDevice(d: { deviceId: string; protocol: string; transport: 'tcp' | 'udp'; remote: string | null; seenMs: number; online: boolean; lastPosition?: string | null }): void {
-    this.assertOpen();
-    this.stmts.upsertDevice.run({ ...d, online: d.online ? 1 : 0, lastPosition: d.lastPosition ?? null });
+  upsertDevice(d: DeviceUpsert): void {
+    this.upsertDevices([d]);
   }
 
   /** Many devices in one transaction: one fsync for the whole registry flush, not one each. */
-  upsertDevices(rows: Iterable<{ deviceId: string; protocol: string; transport: 'tcp' | 'udp'; remote: string | null; seenMs: number; online: boolean; lastPosition?: string | null }>): void {
+  upsertDevices(rows: Iterable<DeviceUpsert>): void {
     this.assertOpen();
     this.db.transaction(() => {
       for (const d of rows) this.stmts.upsertDevice.run({ ...d, online: d.online ? 1 : 0, lastPosition: d.lastPosition ?? null });

@@ -55,6 +55,17 @@ export interface StoreStats {
   checkpoints: { worker: number; remainder: number; eventLoop: number };
 }
 
+/** a device's row as the registry writes it */
+export interface DeviceUpsert {
+  deviceId: string;
+  protocol: string;
+  transport: 'tcp' | 'udp';
+  remote: string | null;
+  seenMs: number;
+  online: boolean;
+  lastPosition?: string | null;
+}
+
 export interface DeviceRow {
   deviceId: string;
   protocol: string;
