@@ -301,9 +301,9 @@ export class GatewayApp {
 
   /**
    * Graceful shutdown (SIGTERM): stop accepting, let in-flight records commit and their ACKs go
-   * out, close connections, flush the uplink, checkpoint and close the store.
+   * out, close connections, flush the uplink, checkpoint and close the store. Idempotent: a
+   * second SIGTERM, or a test's cleanup after its own stop, waits for the first.
    */
-  /** Idempotent: a second SIGTERM, or a test's cleanup after its own stop, waits for the first. */
   stop(): Promise<void> {
     this.stopping ??= this.stopNow();
     return this.stopping;

@@ -10,7 +10,6 @@ import { OPEN_COMMAND_STATES, type CommandRow, type CommandState, type NewOutbox
 import { parseCommandRequest, type CommandAction, type CommandRequest, type Guards, type RejectReason } from './request.js';
 
 export const FINAL_STATES: readonly CommandState[] = ['confirmed', 'rejected', 'expired', 'failed', 'superseded'];
-export const OPEN_STATES = OPEN_COMMAND_STATES;
 
 export interface CommandStore {
   insertCommand(row: CommandRow, audit: { reason?: string | null; detail?: string | null }): void;
@@ -109,7 +108,7 @@ export class CommandService {
   start(): void {
     // Restart recovery: nothing that may already have reached a device is sent again. Commands that
     // were sent keep waiting for their reply/confirmation; the rest are re-evaluated.
-    const open = this.deps.store.listCommands({ states: OPEN_STATES, limit: this.options.maxPending });
+    const open = this.deps.store.listCommands({ states: OPEN_COMMAND_STATES, limit: this.options.maxPending });
     for (const c of open) {
       this.nextRef = Math.max(this.nextRef, refOf(c) + 1);
       this.openDevices.set(c.deviceId, (this.openDevices.get(c.deviceId) ?? 0) + 1);
@@ -160,7 +159,7 @@ export class CommandService {
     if (!this.deps.devices.get(req.deviceId)) {
       return this.reject(req.id, req.deviceId, req.action, 'unknown_device', 'no tracker with this id has reported to this gateway', route);
     }
-    const pending = this.deps.store.listCommands({ states: OPEN_STATES, limit: this.options.maxPending + 1 });
+    const pending = this.deps.store.listCommands({ states: OPEN_COMMAND_STATES, limit: this.options.maxPending + 1 });
     if (pending.length >= this.options.maxPending) {
       return this.reject(req.id, req.deviceId, req.action, 'invalid', `too many pending commands (${this.options.maxPending})`, route);
     }
@@ -203,7 +202,7 @@ export class CommandService {
 
   private tick(): void {
     const now = this.deps.now();
-    for (const c of this.deps.store.listCommands({ states: OPEN_STATES, limit: this.options.maxPending })) {
+    for (const c of this.deps.store.listCommands({ states: OPEN_COMMAND_STATES, limit: this.options.maxPending })) {
       if (now >= c.expiresMs && (c.state === 'accepted' || c.state === 'waiting')) {
         this.transition(c, 'expired', 'expired before it could be sent safely');
         continue;

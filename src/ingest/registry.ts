@@ -228,7 +228,7 @@ class TrackSlab {
   private chunk: Int32Array | undefined;
   private used = SLAB_DEVICES;
 
-  /** Called with the new position before `device.lastFix` is replaced by it. */
+  /** Called with the new position before `device.lastFix` is updated to it. */
   push(device: LiveDevice, lat: number, lon: number): void {
     const left = device.lastFix;
     if (!left || (micro(left.lat) === micro(lat) && micro(left.lon) === micro(lon))) return;

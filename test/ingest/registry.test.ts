@@ -4,7 +4,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeviceRegistry, TRACK_POINTS, trackOf, type DevicePersistence } from '../../src/ingest/registry.js';
+import { DeviceRegistry, TRACK_POINTS, trackOf, type DevicePersistence, type LastFix } from '../../src/ingest/registry.js';
 import type { NormalizedRecord } from '../../src/ingest/record.js';
 import type { DecodedMessage, ProtocolSession } from '../../src/protocol/types.js';
 import { openStore } from '../../src/store/store.js';
@@ -19,7 +19,6 @@ const conn = (remote = '10.0.0.1:5000'): Connection => ({
   transport: 'tcp',
   remote,
   remoteAddress: '10.0.0.1',
- 
   lastSeenMs: 0,
   closed: false,
   write: () => true,
@@ -122,7 +121,7 @@ describe('DeviceRegistry flush', () => {
     assert.equal(r.flushTo(store), 1);
     const stored = store.getDevice('d1');
     assert.equal(stored?.online, false);
-    assert.equal((JSON.parse(stored?.lastPosition ?? 'null') as NormalizedRecord | null)?.lat, 52.370216);
+    assert.equal((JSON.parse(stored?.lastPosition ?? 'null') as LastFix | null)?.lat, 52.370216);
     await store.close();
 
     // After a restart the seeded device flushes again (it reconnects); the position survives.
@@ -131,7 +130,7 @@ describe('DeviceRegistry flush', () => {
     for (const row of store.listDevices()) again.seed({ ...row, protocol: 'h02' });
     again.bind('d1', 'h02', conn(), session, 3000);
     assert.equal(again.flushTo(store), 1);
-    assert.equal((JSON.parse(store.getDevice('d1')?.lastPosition ?? 'null') as NormalizedRecord | null)?.lon, 4.895168);
+    assert.equal((JSON.parse(store.getDevice('d1')?.lastPosition ?? 'null') as LastFix | null)?.lon, 4.895168);
     await store.close();
   });
 
@@ -177,6 +176,6 @@ describe('DeviceRegistry flush', () => {
       }),
       1,
     );
-    assert.equal((JSON.parse(written[0] ?? 'null') as NormalizedRecord | null)?.lat, 1.5);
+    assert.equal((JSON.parse(written[0] ?? 'null') as LastFix | null)?.lat, 1.5);
   });
 });

@@ -175,7 +175,7 @@ describe('ids a session keeps', () => {
     for (const s of [login.slice(4, 19), 'ñandú-Ü', '设备-4711', 'a\ud800b', '']) assert.equal(detachedCopy(s), s);
   });
 
-  it('each family session answers with the id of its login, held as its own copy', () => {
+  it('an H02 session keeps its login\'s id and answers in the maker the unit used', () => {
     const session = PROTOCOL_MODULES.h02.createSession();
     session.handleFrame(Buffer.from('*HQ,860000001002924,V0#', 'latin1'), RECEIVED_AT);
     assert.equal(session.deviceId, '860000001002924');

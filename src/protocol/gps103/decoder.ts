@@ -115,9 +115,6 @@ export function decodeGps103(frame: Buffer, _receivedAt: Date): Gps103Decoded {
 const FIELDS = new TextFields();
 const FIELDS_READ = 17;
 
-/** The one character field `i` holds once trimmed, or -1 (blank, longer or missing). */
-
-
 /** `F,<hhmmss.sss UTC>,A,<lat>,N,<lon>,E,<speed kn>,<course>,<alt>,<acc>,<door>,...` */
 function decodeFix(m: DecodedMessage, F: TextFields, attributes: Record<string, string | number | boolean>): void {
   const text = F.text;
@@ -237,5 +234,3 @@ function isoFromDay(day: number, second: number): string {
   const mi = Math.floor((second % 3600) / 60);
   return `${year}-${PAD2[month] as string}-${PAD2[dayOfMonth] as string}T${PAD2[h] as string}:${PAD2[mi] as string}:${PAD2[second % 60] as string}Z`;
 }
-
-

@@ -97,8 +97,6 @@ function decodeText(frame: Buffer): DecodedMessage {
   }
 }
 
-/** Field `i` is blank once trimmed. */
-
 /** `^0+(\.0+)?$` once trimmed: the zero coordinates of a no-fix report. */
 function isZeroText(F: TextFields, field: number): boolean {
   const s = F.text;
@@ -113,8 +111,6 @@ function isZeroText(F: TextFields, field: number): boolean {
   while (i < b && s.charCodeAt(i) === 0x30) i++;
   return i === b && i > fraction;
 }
-
-/** The one character field `i` holds once trimmed, or -1. */
 
 /**
  * The V1 layout from field `at`: HHMMSS, validity, lat, N/S, lon, E/W, speed, course, [battery],
