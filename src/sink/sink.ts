@@ -75,6 +75,9 @@ export class Sink {
   private ticking: Promise<void> | undefined;
   /** Something may be queued for the fold. True at start: a crash can leave queued batches. */
   private foldDue = true;
+  /** folds that failed in a row, and when the next may run: a failing fold backs off, logged once a step */
+  private foldFailures = 0;
+  private foldRetryAtMs = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs = 0;
   private stopping = false;
@@ -278,15 +281,21 @@ export class Sink {
    * gateways wait for). stop() ticks once more, so a clean stop leaves device state complete.
    */
   private async fold(maxPages = FOLD_PAGES_PER_TICK): Promise<void> {
-    if (!this.foldDue) return;
+    if (!this.foldDue || (maxPages !== Number.POSITIVE_INFINITY && Date.now() < this.foldRetryAtMs)) return;
     this.foldDue = false;
     try {
       // false: pages left, or another sink on the database is folding: the next tick goes on.
       if (!(await this.db.foldDevices(maxPages))) this.foldDue = true;
+      this.foldFailures = 0;
     } catch (err) {
-      // The queue is in the database: the next tick folds what this one did not.
+      // The queue is in the database: a later tick folds what this one did not. One page failing
+      // holds back the queue behind it, so retries back off (0.5 s doubling to 30 s) instead of
+      // running, and logging, every tick.
       this.foldDue = true;
-      this.log.warn({ err: String(err) }, 'device state not folded');
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(this.foldFailures, 6));
+      this.foldFailures++;
+      this.foldRetryAtMs = Date.now() + delay;
+      this.log.warn({ err: String(err), failures: this.foldFailures, retryInMs: delay }, 'device state not folded');
     }
   }
 }

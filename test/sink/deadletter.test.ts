@@ -74,6 +74,8 @@ class FlakyDb implements SinkDb {
   refuse = new Set<number>();
   /** every seq handed to storeBatch, in order (a redelivery shows as the seq twice) */
   seen: number[] = [];
+  /** foldDevices calls left to fail */
+  failFolds = 0;
 
   constructor(private readonly db: SinkDb) {}
 
@@ -91,7 +93,13 @@ class FlakyDb implements SinkDb {
     return this.db.storeBatch(gw, recs, texts);
   }
   contiguous = (gw: string) => this.db.contiguous(gw);
-  foldDevices = (maxPages?: number) => this.db.foldDevices(maxPages);
+  foldDevices = (maxPages?: number) => {
+    if (this.failFolds > 0) {
+      this.failFolds--;
+      return Promise.reject(new Error('SQLITE_BUSY: database is locked (test double)'));
+    }
+    return this.db.foldDevices(maxPages);
+  };
   count = (gw: string) => this.db.count(gw);
   countTracker = (gw: string) => this.db.countTracker(gw);
   device = (gw: string, id: string) => this.db.device(gw, id);
@@ -209,6 +217,22 @@ for (const backend of backends) {
       assert.equal((await db2.deadLetters()).length, 5, 'the dead-letter table did not grow');
       assert.equal(await db2.count(GW), 16);
       await db2.close();
+    });
+
+    it('backs a failing device fold off (0.5 s doubling) instead of retrying and logging every tick, then folds', { timeout: 60_000 }, async () => {
+      const { broker, log, db } = await flakySetup(backend);
+      const sink = sinkFor(broker, db, log, `dl-f-${backend.name}-${process.pid}`);
+      db.failFolds = 3;
+      await startSubscribed(sink, log);
+      try {
+        const pub = await publisher(broker);
+        await pub.publishAsync(topic('up/pos'), batch(range(1, 3)), { qos: 1 });
+        await waitFor(async () => (await db.device(GW, 'd1'))?.lastSeq === 1, 'device state folded once the fold works', 20_000);
+        const retries = log.lines.filter((l) => l.msg === 'device state not folded').map((l) => l.obj['retryInMs']);
+        assert.deepEqual(retries, [500, 1000, 2000], 'one warning per failure, each waiting twice as long');
+      } finally {
+        await sink.stop();
+      }
     });
 
     it('does not acknowledge a batch while storing fails, backs off, and stores it once the database works again', { timeout: 60_000 }, async () => {
