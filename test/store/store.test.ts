@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { openStore, StoreError, type StoreOptions } from '../../src/store/store.js';
 import { BackgroundCheckpointer } from '../../src/store/checkpointer.js';
 import { isTmpfs } from '../../src/store/mounts.js';
@@ -71,6 +72,27 @@ describe('Store', () => {
     assert.equal(store.stats().backlog.rows, 3);
     assert.equal(store.deleteUpTo(5), 3);
     assert.equal(store.stats().backlog.rows, 0);
+    await store.close();
+  });
+
+  it('deletes acknowledged rows without a sync of their own, then is back at synchronous=FULL', async () => {
+    const { store } = openStore(opts(newDir(), { synchronous: 'full' }));
+    store.append([pos(1), pos(2), pos(3), pos(4)]);
+    // A trigger runs on the deleting connection, so it records that connection's setting.
+    const probe = new Database(store.path);
+    probe.exec(`CREATE TABLE sync_seen (level INTEGER);
+      CREATE TRIGGER outbox_deleted AFTER DELETE ON outbox BEGIN INSERT INTO sync_seen SELECT synchronous FROM pragma_synchronous; END;`);
+    assert.equal(store.deleteSeqs([1, 2]), 2);
+    assert.equal(store.deleteUpTo(3), 1);
+    // 1 is NORMAL: a delete lost to a power cut only sends its rows again, under the same seqs.
+    assert.deepEqual(probe.prepare('SELECT level FROM sync_seen').pluck().all(), [1, 1, 1]);
+    probe.exec('DELETE FROM sync_seen');
+    // Everything else (commands, the registry) still commits with FULL.
+    store.append([pos(5)]);
+    probe.exec('CREATE TRIGGER outbox_added AFTER INSERT ON outbox BEGIN INSERT INTO sync_seen SELECT synchronous FROM pragma_synchronous; END;');
+    store.append([pos(6)]);
+    assert.deepEqual(probe.prepare('SELECT level FROM sync_seen').pluck().all(), [2]);
+    probe.close();
     await store.close();
   });
 
