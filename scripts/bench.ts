@@ -293,7 +293,8 @@ function sampleRow(i: number): NewOutboxRow {
 
 async function drainOnce(url: string, rows: number, compress: boolean): Promise<{ rate: number; bytesPerRecord: number }> {
   const dir = tmp('tkgw-drain-');
-  const { store } = openStore({ dataDir: dir, quotaBytes: 1e12, synchronous: 'normal', groupCommitMs: 5, groupCommitMaxRows: 500, allowTmpfs: true });
+  // synchronous as the gateway runs by default, so the deletes on PUBACK cost what they cost there
+  const { store } = openStore({ dataDir: dir, quotaBytes: 1e12, synchronous: 'full', groupCommitMs: 5, groupCommitMaxRows: 500, allowTmpfs: true });
   for (let i = 0; i < rows; i += 1000) store.append(Array.from({ length: Math.min(1000, rows - i) }, (_, k) => sampleRow(i + k)));
   const opts = uplinkOptions(url, { compress });
   // A consumer reading everything, as the cloud would; its byte count is the wire payload. It runs
@@ -471,10 +472,20 @@ async function benchLiveAndCommand(): Promise<void> {
 
 async function benchMemory(): Promise<void> {
   results['memory'] = await memoryFigures({}, quick ? 'idle+2000' : 'all');
-  // The opt-in V8 setting for boxes short of memory (src/cli/v8-memory.ts), at 10,000 only.
   if (!quick) {
+    // Two gateways draw differently (102-133 MB in 11 probe runs of one commit: whether V8 gave
+    // back the heap the login storm grew decides it), so a second fresh one is measured and the
+    // goal is held against the higher of the two.
+    const first = results['memory']['rssMbAt10000'] as number;
+    const second = (await memoryFigures({}, '10000'))['rssMbAt10000'] as number;
+    // The opt-in V8 setting for boxes short of memory (src/cli/v8-memory.ts), at 10,000 only.
     const small = await memoryFigures({ TKGW_V8_OPTIMIZE_FOR_SIZE: '1' }, '10000');
-    results['memory'] = { ...results['memory'], rssMbAt10000OptimizeForSize: small['rssMbAt10000'] };
+    results['memory'] = {
+      ...results['memory'],
+      rssMbAt10000: Math.max(first, second),
+      rssMbAt10000Runs: [first, second],
+      rssMbAt10000OptimizeForSize: small['rssMbAt10000'],
+    };
   }
 }
 
