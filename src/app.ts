@@ -8,7 +8,7 @@ import { readSecretFile } from './config/load.js';
 import type { GatewayConfig } from './config/schema.js';
 import { IngestService } from './ingest/ingest.js';
 import { DeviceRegistry, trackOf } from './ingest/registry.js';
-import { collectHealth, FlashWriteMeter } from './ops/health.js';
+import { collectHealth, CpuLoadMeter, FlashWriteMeter } from './ops/health.js';
 import { JobScheduler } from './ops/jobs.js';
 import { OpsHttpServer, type HealthReport } from './ops/http.js';
 import { createStatusPage, DrainHistory } from './ops/page/index.js';
@@ -51,6 +51,7 @@ export class GatewayApp {
   private commandService: CommandService | undefined;
   private jobs: JobScheduler | undefined;
   private readonly flash = new FlashWriteMeter();
+  private readonly cpuLoad = new CpuLoadMeter();
   private readonly drain = new DrainHistory();
   private metrics: ReturnType<GatewayApp['metricsRegistry']> | undefined;
   private lastCpuTempC: number | null = null;
@@ -278,6 +279,7 @@ export class GatewayApp {
           now: this.now,
         },
         this.flash,
+        this.cpuLoad,
       );
       const cpu = health['cpu'] as { tempC?: number | null } | undefined;
       this.lastCpuTempC = cpu?.tempC ?? null;

@@ -1,9 +1,10 @@
 /**
- * The `up/health` payload: the gateway's own figures plus the box's (load and memory from
- * systeminformation, CPU temperature from the kernel's thermal zones). Built once a minute off
- * the hot path.
+ * The `up/health` payload: the gateway's own figures plus the box's (memory from
+ * systeminformation, CPU load from the kernel's CPU times, CPU temperature from the kernel's
+ * thermal zones). Built once a minute off the hot path.
  */
 import { readdirSync, readFileSync, statfsSync } from 'node:fs';
+import { cpus, type CpuInfo } from 'node:os';
 import type { IngestCounters } from '../ingest/connection.js';
 import type { StoreStats } from '../store/types.js';
 
@@ -40,11 +41,37 @@ export class FlashWriteMeter {
   }
 }
 
-export async function collectHealth(src: HealthSources, flash: FlashWriteMeter): Promise<Record<string, unknown>> {
+/**
+ * Busy share of all cores since the previous reading (the first reading: since boot), from the
+ * kernel's CPU times as Node reports them. Not systeminformation's currentLoad(): on Linux every
+ * call runs `cat /proc/stat | grep cpu` through execSync, a shell forked from the gateway's event
+ * loop at each health tick (the live bench's CPU profile showed it as one of the event loop's
+ * stalls; forking a 100 MB process costs more on a Pi).
+ */
+export class CpuLoadMeter {
+  private last = { busy: 0, total: 0 };
+
+  constructor(private readonly readCpus: () => ReadonlyArray<Pick<CpuInfo, 'times'>> = cpus) {}
+
+  percent(): number | null {
+    let busy = 0;
+    let total = 0;
+    for (const { times: t } of this.readCpus()) {
+      busy += t.user + t.nice + t.sys + t.irq;
+      total += t.user + t.nice + t.sys + t.irq + t.idle;
+    }
+    const elapsed = total - this.last.total;
+    const worked = busy - this.last.busy;
+    this.last = { busy, total };
+    return elapsed > 0 ? Math.round((Math.max(0, worked) / elapsed) * 1000) / 10 : null;
+  }
+}
+
+export async function collectHealth(src: HealthSources, flash: FlashWriteMeter, load: CpuLoadMeter): Promise<Record<string, unknown>> {
   const stats = src.store();
   const ingest = src.ingest();
   const tempC = cpuTemperatureC();
-  const { load, mem } = await boxFigures();
+  const mem = await boxMemory();
   let freeDiskBytes: number | undefined;
   try {
     const fs = statfsSync(src.dataDir);
@@ -64,7 +91,7 @@ export async function collectHealth(src: HealthSources, flash: FlashWriteMeter):
     freeDiskBytes,
     bytesWrittenToday: flash.today(),
     uplinkBytesToday: uplink?.bytesSentToday,
-    cpu: { tempC, loadPct: load ? Math.round(load.currentLoad * 10) / 10 : null },
+    cpu: { tempC, loadPct: load.percent() },
     memory: { rssBytes: process.memoryUsage().rss, availableBytes: mem?.available ?? null, totalBytes: mem?.total ?? null },
     devices: { online: devices.online, offline: devices.known - devices.online },
     connections: src.connections(),
@@ -81,14 +108,13 @@ export async function collectHealth(src: HealthSources, flash: FlashWriteMeter):
 }
 
 /**
- * Load and memory through systeminformation, loaded at the first health tick. Only the two parts
- * of it the job uses are imported: the whole library (every subsystem's module) cost 11 MB of
- * resident memory once loaded, these two 5 MB.
+ * Memory through systeminformation, loaded at the first health tick. Only the part of it the job
+ * uses is imported: the whole library (every subsystem's module) cost 11 MB of resident memory
+ * once loaded.
  */
-async function boxFigures(): Promise<{ load: { currentLoad: number } | undefined; mem: { available: number; total: number } | undefined }> {
-  const [cpu, memory] = await Promise.all([import('systeminformation/lib/cpu.js'), import('systeminformation/lib/memory.js')]);
-  const [load, mem] = await Promise.all([cpu.currentLoad().catch(() => undefined), memory.mem().catch(() => undefined)]);
-  return { load, mem };
+async function boxMemory(): Promise<{ available: number; total: number } | undefined> {
+  const memory = await import('systeminformation/lib/memory.js');
+  return memory.mem().catch(() => undefined);
 }
 
 /*

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { collectHealth, cpuTemperatureC, FlashWriteMeter } from '../../src/ops/health.js';
+import { collectHealth, CpuLoadMeter, cpuTemperatureC, FlashWriteMeter } from '../../src/ops/health.js';
 import { JobScheduler } from '../../src/ops/jobs.js';
 import { newIngestCounters } from '../../src/ingest/connection.js';
 import { silentLog, waitFor } from '../helpers/net.js';
@@ -22,6 +22,7 @@ describe('health and scheduled jobs', () => {
         now: () => 60_000,
       },
       new FlashWriteMeter(),
+      new CpuLoadMeter(),
     );
     assert.deepEqual(h['backlog'], { rows: 3, bytes: 300, oldestAgeSec: 12 });
     assert.equal(h['evicted'], 2);
@@ -31,13 +32,26 @@ describe('health and scheduled jobs', () => {
     assert.ok(typeof h['freeDiskBytes'] === 'number' && (h['freeDiskBytes'] as number) > 0);
     const temp = (h['cpu'] as { tempC: unknown }).tempC;
     assert.ok(temp === null || (typeof temp === 'number' && temp > -50 && temp < 150), `tempC ${String(temp)}`);
-    // Load and memory come from systeminformation: real figures of this box.
+    // Real figures of this box: the load from its CPU times, memory from systeminformation.
     const load = (h['cpu'] as { loadPct: number | null }).loadPct;
     assert.ok(typeof load === 'number' && load >= 0 && load <= 100, `loadPct ${load}`);
     const mem = h['memory'] as { rssBytes: number; availableBytes: number; totalBytes: number };
     assert.ok(mem.rssBytes > 0);
     assert.equal(mem.totalBytes, totalmem());
     assert.ok(mem.availableBytes > 0 && mem.availableBytes <= mem.totalBytes);
+  });
+
+  it('reports the CPU load over the interval since the previous reading, without a shell', () => {
+    const times = (user: number, sys: number, idle: number) => ({ times: { user, nice: 0, sys, idle, irq: 0 } });
+    let reading = [times(300, 100, 600), times(100, 100, 800)];
+    const meter = new CpuLoadMeter(() => reading);
+    // The first reading covers the time since boot: 600 busy of 2,000.
+    assert.equal(meter.percent(), 30);
+    // Then only what happened since: core 0 busy 150 of 200, core 1 busy 50 of 200.
+    reading = [times(400, 150, 650), times(140, 110, 950)];
+    assert.equal(meter.percent(), 50);
+    // No time passed (or a counter went backwards): no figure rather than a made-up one.
+    assert.equal(meter.percent(), null);
   });
 
   it('reads the CPU sensor, preferring the SoC zone, and null without sensors', () => {
