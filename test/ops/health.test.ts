@@ -41,7 +41,7 @@ describe('health and scheduled jobs', () => {
     assert.ok(mem.availableBytes > 0 && mem.availableBytes <= mem.totalBytes);
   });
 
-  it('reports the CPU load over the interval since the previous reading, without a shell', () => {
+  it('reports the CPU load over the interval since the previous reading', () => {
     const times = (user: number, sys: number, idle: number) => ({ times: { user, nice: 0, sys, idle, irq: 0 } });
     let reading = [times(300, 100, 600), times(100, 100, 800)];
     const meter = new CpuLoadMeter(() => reading);
