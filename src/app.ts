@@ -99,7 +99,8 @@ export class GatewayApp {
       synchronous: config.store.synchronous,
       groupCommitMs: config.store.groupCommitMs,
       groupCommitMaxRows: config.store.groupCommitMaxRows,
-      // Every tracker connection and UDP source may raise an online and an offline event at once.
+      // Every tracker connection and UDP source may raise an online and an offline event at once
+      // (StoreOptions.gatewayEventRoom says why they get room of their own).
       gatewayEventRoom: 2 * config.listeners.length * (config.limits.maxConnections + config.limits.maxUdpSources),
       allowTmpfs: config.store.allowTmpfs,
       now: this.now,

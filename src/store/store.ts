@@ -38,8 +38,12 @@ export interface StoreOptions {
   groupCommitMs: number;
   groupCommitMaxRows: number;
   /**
-   * pending rows a gateway event (device online/offline) may still take beyond the device-row
-   * bound: the gateway sets it from its connection limits (see GATEWAY_EVENT_ROOM)
+   * Pending rows a gateway event (device online/offline) may still take beyond the device-row
+   * bound; default 0. Those events have nobody to send them again: a tracker whose report is
+   * refused gets no ACK and repeats it, but a refused device_offline is gone, and 10,000 trackers
+   * dropping at once (a depot switch rebooting) raised 10,000 of them in one tick, half of them
+   * refused. What bounds them is the connections that raise them, so the composition root sets
+   * this from its connection limits.
    */
   gatewayEventRoom?: number;
   /** refuse a data dir on tmpfs/ramfs (records would vanish at reboot) unless true */
@@ -80,15 +84,6 @@ const SEQ_FLOOR_FILE = 'seq.floor';
 const SEQ_BLOCK = 100_000;
 /** pending group-commit rows beyond groupCommitMaxRows x this are refused (back-pressure) */
 const PENDING_FACTOR = 10;
-/**
- * The gateway's own events (device online/offline) have nobody to send them again: a tracker
- * whose report is refused gets no ACK and repeats it, but a refused device_offline is gone. 10,000
- * trackers dropping at once (a depot switch rebooting) raised 10,000 of them in one tick and the
- * back-pressure bound refused half. What bounds them is the connections that raise them, an
- * online and an offline each, so that is their room beyond the bound; this default is for the
- * default 20,000 connections.
- */
-const GATEWAY_EVENT_ROOM = 2 * 20_000;
 /** once over quota, evict down to this share of it so eviction does not run on every commit */
 const EVICT_TARGET = 0.9;
 /** what a row adds to the WAL beyond its payload and frame (page headers, cells, index) */
@@ -383,11 +378,11 @@ export class Store {
    * Group commit with a callback instead of a promise: the ingest hot path queues hundreds of
    * thousands of rows a second, and a promise (plus its reaction jobs) per row was measurable.
    * `done` runs once, never synchronously inside this call. `origin` 'gateway' is for rows no
-   * peer would send again if refused (see GATEWAY_EVENT_ROOM).
+   * peer would send again if refused (see StoreOptions.gatewayEventRoom).
    */
   enqueueThen(row: NewOutboxRow, done: CommitCallback, origin: 'device' | 'gateway' = 'device'): void {
     let refused: StoreError | undefined;
-    const bound = this.options.groupCommitMaxRows * PENDING_FACTOR + (origin === 'gateway' ? (this.options.gatewayEventRoom ?? GATEWAY_EVENT_ROOM) : 0);
+    const bound = this.options.groupCommitMaxRows * PENDING_FACTOR + (origin === 'gateway' ? (this.options.gatewayEventRoom ?? 0) : 0);
     if (this.closed || !this.accepting) refused = new StoreError('store is closed', 'closed');
     else if (this.pending.length >= bound) {
       refused = new StoreError('group-commit queue full: the disk is not keeping up', 'full');
@@ -435,10 +430,9 @@ export class Store {
     let committed: OutboxRow[];
     const before = this.memoryState();
     try {
-      if (this.asyncSync) this.setSynchronous('NORMAL');
-      committed = this.db.transaction((items: Pending[]) => this.insertRows(items.map((p) => p.row)))(batch);
+      // No fsync inside the commit: the WAL sync follows on the thread pool (startSync).
+      committed = this.withoutOwnSync(() => this.db.transaction((items: Pending[]) => this.insertRows(items.map((p) => p.row)))(batch));
     } catch (err) {
-      this.restoreFullSync();
       // Nothing of this group is durable: every waiter learns it, none is acknowledged. The seqs
       // it took are handed out again: a hole would stall the cloud's contiguous acknowledgement.
       this.restoreMemoryState(before);
@@ -448,7 +442,6 @@ export class Store {
       return;
     }
     // Committed: whatever fails from here on must not hand its seqs out again.
-    this.restoreFullSync();
     this.commitCount++;
     this.maybeCheckpoint();
     if (this.asyncSync) {
@@ -462,10 +455,21 @@ export class Store {
   }
 
   /**
-   * Back to FULL after a group committed with NORMAL (its WAL sync follows on the thread pool).
-   * A failure here is logged, not thrown: the group is committed, and the next group sets both
-   * again; durability comes from the explicit WAL sync either way.
+   * With synchronous=full: runs `work` with synchronous=NORMAL, so its commit takes no fsync of
+   * its own, then sets FULL again for everything else (commands, the audit, the registry). A
+   * failure to set FULL again is logged, not thrown: the work is committed, and the next call
+   * sets both again.
    */
+  private withoutOwnSync<T>(work: () => T): T {
+    if (!this.asyncSync) return work();
+    this.setSynchronous('NORMAL');
+    try {
+      return work();
+    } finally {
+      this.restoreFullSync();
+    }
+  }
+
   private restoreFullSync(): void {
     if (!this.asyncSync) return;
     try {
@@ -752,6 +756,14 @@ export class Store {
     return out;
   }
 
+  /**
+   * Deletes of rows the cloud has acknowledged take no fsync of their own (withoutOwnSync): they
+   * are durable with the next group commit's WAL sync. A power cut can only undo the last of
+   * them, and then those rows are sent again under the seqs the cloud de-duplicates on. With FULL
+   * every PUBACK waited for an fsync on the event loop (~2 per 1,000 records drained), which an
+   * SD card makes 2-20 ms each and a busy disk longer: one held the event loop 76 ms in a profiled
+   * live bench here. The same holds for deleteUpTo.
+   */
   deleteSeqs(seqs: readonly number[]): number {
     this.assertOpen();
     // A batch is a run of consecutive seqs but for the other lane's rows between them: one
@@ -777,24 +789,6 @@ export class Store {
     const removed = this.withoutOwnSync(() => this.stmts.deleteUpTo.all(seq) as Array<{ lane: Lane; protected: number; bytes: number }>);
     for (const r of removed) this.forget(r);
     return removed.length;
-  }
-
-  /**
-   * Deletes of rows the cloud has acknowledged commit with synchronous=NORMAL: no fsync of their
-   * own, durable with the next WAL sync of a group commit. A power cut can only undo the last of
-   * them, and then those rows are sent again under the seqs the cloud de-duplicates on. With FULL
-   * every PUBACK waited for an fsync on the event loop (~2 per 1,000 records drained), which an
-   * SD card makes 2-20 ms each and a busy disk longer: one held the event loop 76 ms in a profiled
-   * live bench here.
-   */
-  private withoutOwnSync<T>(work: () => T): T {
-    if (!this.asyncSync) return work();
-    this.setSynchronous('NORMAL');
-    try {
-      return work();
-    } finally {
-      this.restoreFullSync();
-    }
   }
 
   private forget(r: { lane: Lane; protected: number; bytes: number }): void {
