@@ -9,6 +9,7 @@ import type { GatewayConfig } from './config/schema.js';
 import { IngestService } from './ingest/ingest.js';
 import { DeviceRegistry, trackOf } from './ingest/registry.js';
 import { collectHealth, CpuLoadMeter, FlashWriteMeter } from './ops/health.js';
+import { DEFAULT_FLOOD_RECORDS_PER_SEC, HeapGrowthGovernor, V8_CHOOSES } from './ops/heap-growth.js';
 import { JobScheduler } from './ops/jobs.js';
 import { OpsHttpServer, type HealthReport } from './ops/http.js';
 import { createStatusPage, DrainHistory } from './ops/page/index.js';
@@ -31,6 +32,8 @@ export interface AppDeps {
   uplinkProblems?: string[];
   /** systemd notifications; no-ops when not under systemd */
   notify?: { ready(): void; stopping(): void; watchdog(): void; status(text: string): void; watchdogIntervalMs: number | null };
+  /** V8's capped old-generation growth, lifted under a flood (src/ops/heap-growth.ts); absent: left alone */
+  heapGrowth?: { cappedPercent: number; apply(percent: number): void; floodRecordsPerSec?: number };
 }
 
 export interface ListeningAddress {
@@ -265,6 +268,20 @@ export class GatewayApp {
     };
     sampleDrain();
     this.every(10_000, sampleDrain);
+    const heap = this.deps.heapGrowth;
+    if (heap) {
+      const heapLog = log.child({ layer: 'ops' });
+      const governor = new HeapGrowthGovernor(
+        (percent) => {
+          heap.apply(percent);
+          heapLog.info({ heapGrowingPercent: percent }, percent === V8_CHOOSES ? 'ingest flood: V8 heap growth cap lifted' : 'ingest back under the flood rate: V8 heap growth capped again');
+        },
+        { cappedPercent: heap.cappedPercent, floodRecordsPerSec: heap.floodRecordsPerSec ?? DEFAULT_FLOOD_RECORDS_PER_SEC },
+      );
+      const sampleIngest = () => governor.sample(this.ingest.counters.records, this.now());
+      sampleIngest();
+      this.every(1000, sampleIngest);
+    }
     this.jobs = new JobScheduler(log.child({ layer: 'jobs' }));
     const j = config.jobs;
     this.jobs.add('health', j.healthCron, async () => {

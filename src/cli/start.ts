@@ -8,6 +8,7 @@ import { loadConfig } from '../config/load.js';
 import { createLogger } from '../ops/logger.js';
 import { createSystemdNotifier } from '../ops/systemd-notify.js';
 import { UserError } from './errors.js';
+import { cappedHeapGrowingPercent, setHeapGrowingPercent } from './v8-memory.js';
 
 export interface StartFlags {
   config?: string;
@@ -60,7 +61,12 @@ export async function runGateway(flags: StartFlags): Promise<void> {
   const config = loaded.config;
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
   for (const w of loaded.warnings) log.warn(w);
-  const app = new GatewayApp(config, { log, notify: createSystemdNotifier(process.env), uplinkProblems: loaded.uplinkProblems });
+  const app = new GatewayApp(config, {
+    log,
+    notify: createSystemdNotifier(process.env),
+    uplinkProblems: loaded.uplinkProblems,
+    ...(cappedHeapGrowingPercent > 0 ? { heapGrowth: { cappedPercent: cappedHeapGrowingPercent, apply: setHeapGrowingPercent } } : {}),
+  });
   try {
     await app.start();
   } catch (err) {

@@ -24,7 +24,7 @@
  * 106.5-127.2 (3 alternating runs each). The cost is more mark-compacts, mostly on V8's helper
  * threads: under the ingest flood 15.3 vs 15.1 us of main-thread CPU per record and 21.7 vs 19.7
  * us for the whole process (3 alternating runs each). V8 reads the flag at every collection, so
- * setting it here works.
+ * setting it here works. Under a flood the gateway lifts the cap (src/ops/heap-growth.ts).
  *
  * TKGW_V8_OPTIMIZE_FOR_SIZE=1 also turns on V8's --optimize-for-size for boxes short of memory (a
  * Pi Zero-class board): the old generation grows in smaller steps and V8 optimizes less eagerly.
@@ -45,6 +45,20 @@ export function v8FlagsFor(argv: readonly string[], env: NodeJS.ProcessEnv): str
 }
 
 const chosen = v8FlagsFor(process.argv, process.env);
+const growingFlag = chosen.findIndex((f) => f.startsWith('--heap-growing-percent='));
+
+/** the cap `tkgw start` chose, in percent; 0 when it is off (or for other commands) */
+export const cappedHeapGrowingPercent = growingFlag >= 0 ? Number((chosen[growingFlag] as string).split('=')[1]) : 0;
+
+/**
+ * Sets V8's growth of the old generation past the live heap now and for any worker started later
+ * (0: V8's own choice). The gateway lifts its cap under a flood (src/ops/heap-growth.ts).
+ */
+export function setHeapGrowingPercent(percent: number): void {
+  if (growingFlag < 0) return;
+  chosen[growingFlag] = `--heap-growing-percent=${percent}`;
+  v8.setFlagsFromString(chosen[growingFlag] as string);
+}
 
 function applyV8Flags(): void {
   for (const flag of chosen) v8.setFlagsFromString(flag);

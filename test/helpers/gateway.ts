@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { GatewayApp } from '../../src/app.js';
+import { GatewayApp, type AppDeps } from '../../src/app.js';
 import { configSchema, type ConfigInput, type GatewayConfig } from '../../src/config/schema.js';
 import { tempDir } from './tmp.js';
 import { waitFor } from './net.js';
@@ -23,7 +23,7 @@ export interface RunningGateway {
 
 type Over = { [K in keyof ConfigInput]?: ConfigInput[K] };
 
-export async function startGateway(over: Over = {}, dataDir?: string): Promise<RunningGateway> {
+export async function startGateway(over: Over = {}, dataDir?: string, deps: Omit<AppDeps, 'log'> = {}): Promise<RunningGateway> {
   const tmp = dataDir ? undefined : tempDir('tkgw-gw-');
   const dir = dataDir ?? (tmp as { dir: string }).dir;
   const input: ConfigInput = {
@@ -34,7 +34,7 @@ export async function startGateway(over: Over = {}, dataDir?: string): Promise<R
     store: { synchronous: 'normal', allowTmpfs: true, ...(over.store ?? {}), dataDir: dir },
   };
   const config = configSchema.parse(input);
-  const app = new GatewayApp(config, { log: pino({ level: process.env['TKGW_TEST_LOG'] ?? 'silent' }) });
+  const app = new GatewayApp(config, { log: pino({ level: process.env['TKGW_TEST_LOG'] ?? 'silent' }), ...deps });
   await app.start();
   const port = app.addresses.find((a) => a.transport === 'tcp')?.port ?? 0;
   const httpPort = app.addresses.find((a) => a.transport === 'http')?.port;
