@@ -85,4 +85,27 @@ describe('wall-clock jump', { skip: LIB ? false : 'libfaketime is not installed 
     await waitFor(() => stateOf('after-jump').includes('sent'), `accepted again once the clock agrees (${stateOf('after-jump').join(',')})`, 15_000);
     assert.ok(!stateOf('during-jump').includes('sent'));
   });
+
+  it('keeps its scheduled jobs running after the clock steps back', async () => {
+    const t = tempDir('tkgw-clockback-');
+    cleanups.push(t.cleanup);
+    const offsetFile = join(t.dir, 'faketime');
+    writeFileSync(offsetFile, '+2h\n');
+    const config = join(t.dir, 'c.yaml');
+    writeFileSync(config, "store:\n  allowTmpfs: true\njobs:\n  healthCron: '* * * * * *'\n");
+    const gw = await spawnGateway(
+      ['-c', config, '--host', '127.0.0.1', '--port', String(await freePort()), '--http-port', '0', '--data-dir', join(t.dir, 'data')],
+      { LD_PRELOAD: LIB, FAKETIME_TIMESTAMP_FILE: offsetFile, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1', TKGW_LOG_LEVEL: 'debug' },
+    );
+    cleanups.push(() => gw.child.kill('SIGKILL'));
+    const healthRuns = () => gw.logs().split('\n').filter((l) => l.includes('"job done"') && l.includes('"job":"health"')).length;
+    await waitFor(() => healthRuns() >= 2, 'the every-second health job to run', 15_000);
+    // NTP puts the clock back two hours: the schedules start over from the new time.
+    writeFileSync(offsetFile, '+0\n');
+    await waitFor(() => gw.logs().includes('wall clock moved back'), 'the scheduler to see the step back', 10_000);
+    const atStep = healthRuns();
+    await waitFor(() => healthRuns() >= atStep + 2, 'the health job to run again after the step back', 10_000);
+    gw.child.kill('SIGTERM');
+    assert.equal(await new Promise((r) => gw.child.once('exit', r)), 0);
+  });
 });

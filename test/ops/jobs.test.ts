@@ -64,6 +64,33 @@ describe('scheduled jobs', () => {
     jobs.stop();
   });
 
+  it('restarts its schedules when the wall clock steps back, not for drift, stalls or steps forward', async () => {
+    let wall = 1_000_000;
+    let mono = 0;
+    const jobs = new JobScheduler(silentLog, { wallMs: () => wall, monotonicMs: () => mono });
+    cleanups.push(() => jobs.stop());
+    let ran = 0;
+    jobs.add('tick', '* * * * * *', () => ran++);
+    const advance = (wallMs: number, monoMs: number) => {
+      wall += wallMs;
+      mono += monoMs;
+      jobs.checkClock();
+    };
+    advance(1000, 1000);
+    advance(1000, 2500); // the wall clock slowed by NTP: 1.5 s behind is drift
+    advance(7000, 7000); // an event-loop stall moves both
+    advance(3_600_000, 1000); // a step forward
+    assert.equal(jobs.clockRestarts, 0);
+    advance(-3_600_000, 1000); // a step back
+    assert.equal(jobs.clockRestarts, 1);
+    advance(1000, 1000);
+    assert.equal(jobs.clockRestarts, 1);
+    // The restarted schedule runs on the real clock.
+    const before = ran;
+    await waitFor(() => ran >= before + 2, 'the restarted every-second job to run twice', 5000);
+    jobs.stop();
+  });
+
   it('the gateway starts, serves a tracker and runs its jobs with Intl unreachable', async () => {
     const t = tempDir('tkgw-nointl-');
     cleanups.push(t.cleanup);
