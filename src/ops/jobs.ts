@@ -43,16 +43,14 @@ export class JobScheduler {
   private skippedRuns = 0;
   private restarts = 0;
   private clockCheck: NodeJS.Timeout | undefined;
-  private lastWallMs: number;
-  private lastMonotonicMs: number;
+  /** both clocks at the last check; taken when the first schedule starts the check */
+  private lastWallMs = 0;
+  private lastMonotonicMs = 0;
 
   constructor(
     private readonly log: JobLogger,
     private readonly clocks: JobClocks = systemClocks,
-  ) {
-    this.lastWallMs = clocks.wallMs();
-    this.lastMonotonicMs = clocks.monotonicMs();
-  }
+  ) {}
 
   /** times the schedules were restarted after the wall clock stepped back */
   get clockRestarts(): number {

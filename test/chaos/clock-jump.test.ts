@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { startSimulation } from '../../src/sim/simulator.js';
 import { freePort, startBroker } from '../helpers/broker.js';
-import { spawnGateway } from '../helpers/gateway.js';
+import { jobRuns, spawnGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/net.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -98,7 +98,7 @@ describe('wall-clock jump', { skip: LIB ? false : 'libfaketime is not installed 
       { LD_PRELOAD: LIB, FAKETIME_TIMESTAMP_FILE: offsetFile, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1', TKGW_LOG_LEVEL: 'debug' },
     );
     cleanups.push(() => gw.child.kill('SIGKILL'));
-    const healthRuns = () => gw.logs().split('\n').filter((l) => l.includes('"job done"') && l.includes('"job":"health"')).length;
+    const healthRuns = () => jobRuns(gw.logs(), 'health');
     await waitFor(() => healthRuns() >= 2, 'the every-second health job to run', 15_000);
     // NTP puts the clock back two hours: the schedules start over from the new time.
     writeFileSync(offsetFile, '+0\n');

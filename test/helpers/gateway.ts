@@ -72,6 +72,11 @@ export function runCli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.
 }
 
 /** Starts the built gateway as its own process and waits until its tracker port answers. */
+/** completed runs of a scheduled job in a gateway's debug log ('job done' lines of src/ops/jobs.ts) */
+export function jobRuns(logs: string, job: string): number {
+  return logs.split('\n').filter((l) => l.includes('"job done"') && l.includes(`"job":"${job}"`)).length;
+}
+
 export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; logs: () => string }> {
   const child = spawn(process.execPath, [CLI, 'start', ...args], { env: { ...process.env, TKGW_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let logs = '';

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort } from '../helpers/broker.js';
-import { spawnGateway } from '../helpers/gateway.js';
+import { jobRuns, spawnGateway } from '../helpers/gateway.js';
 import { silentLog, TestClient, waitFor } from '../helpers/net.js';
 import { tempDir } from '../helpers/tmp.js';
 import { JobScheduler } from '../../src/ops/jobs.js';
@@ -107,7 +107,7 @@ describe('scheduled jobs', () => {
     c.send('##,imei:359586015829802,A;');
     assert.equal((await c.waitForBytes(4)).toString(), 'LOAD');
     c.send('imei:359586015829802,tracker,0809231929,,F,112909.397,A,2234.4669,N,11354.3287,E,0.11,;');
-    const runs = (job: string) => gw.logs().split('\n').filter((l) => l.includes('"job done"') && l.includes(`"job":"${job}"`)).length;
+    const runs = (job: string) => jobRuns(gw.logs(), job);
     await waitFor(() => runs('health') >= 2 && runs('checkpoint') >= 2, 'the health and checkpoint jobs to run twice', 10_000);
     gw.child.kill('SIGTERM');
     const code = await new Promise((r) => gw.child.once('exit', r));
