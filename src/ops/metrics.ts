@@ -122,9 +122,10 @@ export function createMetricsRegistry(source: MetricsSource): client.Registry {
     const s = source.store();
     if (s) g.set(s.dbBytes);
   });
-  counter('tkgw_wal_checkpoints_total', 'WAL checkpoints since start (remainder: what was written during a worker run, copied on the event loop; event_loop: all of it there, the worker fell behind)', ['on'], (add) => {
+  counter('tkgw_wal_checkpoints_total', 'WAL checkpoints since start (between_commits: copied on the event loop with the fsyncs on the thread pool; worker: on a worker thread, under floods; remainder: what was written during either, copied with its fsyncs on the event loop; event_loop: all of it there, the background ones fell behind)', ['on'], (add) => {
     const s = source.store();
     if (!s) return;
+    add({ on: 'between_commits' }, s.checkpoints.betweenCommits);
     add({ on: 'worker' }, s.checkpoints.worker);
     add({ on: 'remainder' }, s.checkpoints.remainder);
     add({ on: 'event_loop' }, s.checkpoints.eventLoop);

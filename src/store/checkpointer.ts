@@ -1,20 +1,27 @@
 /**
- * WAL checkpoints on a thread of their own. A checkpoint copies the WAL into the database file
- * and fsyncs it: ~100 ms for 40 MB on a fast disk, seconds on an SD card. On the event loop that
- * stalled every ACK behind it (the 10k-page autocheckpoint hit about once a second at full
- * ingest). WAL mode lets another connection checkpoint while the gateway's connection keeps
- * committing, so a worker thread with its own connection does it. The worker is started on
- * demand and ends 1 s after its last checkpoint: a worker is ~8 MB of resident memory while it
- * lives (measured: 105 -> 114 MB with 10,000 trackers; ~2 MB stay after it ends), and at a
- * depot's pace (10,000 trackers every 10 s write the 16 MiB that ask for a checkpoint in about
- * 40 s) it was alive for 5 of every 40 s with the old 5 s wait, 1 with this one. Under a flood
- * the requests come about every half second, so it stays; starting one costs ~40 ms of
- * CPU (35-47 ms measured here, most of it on its own thread).
+ * WAL checkpoints on a thread of their own, for floods (adaptive-checkpointer.ts chooses; at a
+ * depot's pace loop-checkpointer.ts copies between commits instead). A checkpoint copies the WAL
+ * into the database file and fsyncs it: ~100 ms for 40 MB on a fast disk, seconds on an SD card.
+ * WAL mode lets another connection checkpoint while the gateway's connection keeps committing,
+ * so a worker thread with its own connection does all of it, copy and fsyncs, on another core.
+ * The worker is started on demand and ends 1 s after its last checkpoint: a worker is ~9-10 MB of
+ * resident memory while it lives (~2 MB stay after it ends). Under a flood the requests come
+ * about every half second, so it stays; starting one costs ~40 ms of CPU (35-47 ms measured
+ * here, most of it on its own thread).
  */
 import { Worker } from 'node:worker_threads';
 
 export interface CheckpointLogger {
   warn(o: object, m?: string): void;
+}
+
+/** What the store needs of a checkpointer that runs off its commit path. */
+export interface Checkpointer {
+  /** checkpoints completed (tests and metrics) */
+  readonly completed: number;
+  request(): void;
+  idle(): Promise<void>;
+  close(): Promise<void>;
 }
 
 // Plain JavaScript evaluated in the worker, so it loads the same from dist/ and under tsx.
@@ -45,7 +52,7 @@ export interface CheckpointerOptions {
   idleMs?: number;
 }
 
-export class BackgroundCheckpointer {
+export class BackgroundCheckpointer implements Checkpointer {
   /** checkpoints the worker completed (tests and metrics) */
   completed = 0;
   private worker: Worker | undefined;

@@ -6,7 +6,9 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { BackgroundCheckpointer } from './checkpointer.js';
+import { AdaptiveCheckpointer } from './adaptive-checkpointer.js';
+import { BackgroundCheckpointer, type Checkpointer } from './checkpointer.js';
+import { type FileSync, LoopCheckpointer } from './loop-checkpointer.js';
 import { isTmpfs } from './mounts.js';
 import { migrate } from './migrations.js';
 import type {
@@ -53,14 +55,23 @@ export interface StoreOptions {
   /** mount table reader, injected by tests */
   mountTable?: () => string;
   /**
-   * row bytes committed after which the WAL is checkpointed on a worker thread (default 16 MiB);
+   * row bytes committed after which the WAL is checkpointed off the commit path (default 16 MiB);
    * four times as much without a completed checkpoint and the event loop does it itself
    */
   checkpointAfterBytes?: number;
-  /** false: no worker thread; the bound above is then met on the event loop */
+  /** false: no checkpoint off the commit path; the bound above is then met on the event loop */
   backgroundCheckpoint?: boolean;
+  /**
+   * where a background checkpoint copies the WAL: 'loop' between two commits with its fsyncs on
+   * the thread pool (loop-checkpointer.ts), 'worker' wholly on a worker thread (checkpointer.ts),
+   * 'adaptive' (default) the loop at a depot's pace and the worker under a flood
+   * (adaptive-checkpointer.ts)
+   */
+  checkpointOn?: 'adaptive' | 'loop' | 'worker';
   /** fdatasync of the WAL file on the thread pool; injected by tests to hold or fail a sync */
-  walSync?: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
+  walSync?: FileSync;
+  /** fdatasync of the database file on the thread pool (loop checkpoints); injected by tests */
+  dbSync?: FileSync;
 }
 
 export class StoreError extends Error {
@@ -230,7 +241,9 @@ export class Store {
   private syncInFlight: Promise<void> | undefined;
   /** highest seq known durable; readers never see past it (a seq the cloud saw must survive) */
   private durableSeq: number;
-  private readonly checkpointer: BackgroundCheckpointer | undefined;
+  private readonly checkpointer: Checkpointer | undefined;
+  private readonly loopCheckpointer: LoopCheckpointer | undefined;
+  private readonly workerCheckpointer: BackgroundCheckpointer | undefined;
   private readonly checkpointAfterBytes: number;
   /** row bytes committed since the last completed checkpoint: a proxy for WAL growth */
   private walBytesSinceCheckpoint = 0;
@@ -268,7 +281,7 @@ export class Store {
     // No autocheckpoint inside a commit: the store asks the background checkpointer by bytes
     // written (maybeCheckpoint), the ops job every few minutes, close() last; the event loop copies
     // only what was written during each background run (finishBackgroundCheckpoint), or all of it
-    // when the worker fell far behind.
+    // when the background ones fell far behind.
     db.pragma('wal_autocheckpoint = 0');
     // better-sqlite3 builds SQLite with a 16 MB page cache per connection, which a busy outbox
     // fills: with 10,000 trackers it was 13 MB of the gateway's memory. The outbox appends at the
@@ -336,9 +349,16 @@ export class Store {
     this.asyncSync = options.synchronous !== 'normal';
     this.checkpointAfterBytes = options.checkpointAfterBytes ?? 16 * 1024 * 1024;
     if (options.backgroundCheckpoint !== false) {
-      this.checkpointer = new BackgroundCheckpointer(path, log, {
-        onComplete: () => this.finishBackgroundCheckpoint(),
-      });
+      const onComplete = () => this.finishBackgroundCheckpoint();
+      const on = options.checkpointOn ?? 'adaptive';
+      if (on !== 'worker') {
+        this.loopCheckpointer = new LoopCheckpointer(path, () => this.copyWalWithoutSync(), log, { onComplete, walSync: options.walSync, dbSync: options.dbSync });
+      }
+      if (on !== 'loop') this.workerCheckpointer = new BackgroundCheckpointer(path, log, { onComplete });
+      this.checkpointer =
+        this.loopCheckpointer && this.workerCheckpointer
+          ? new AdaptiveCheckpointer(this.loopCheckpointer, this.workerCheckpointer, this.now)
+          : (this.loopCheckpointer ?? this.workerCheckpointer);
     }
     this.recountBacklog();
   }
@@ -470,6 +490,12 @@ export class Store {
     }
   }
 
+  /** The configured level again, logged rather than thrown as in restoreFullSync. */
+  private restoreSynchronous(): void {
+    if (this.asyncSync) this.restoreFullSync();
+    else this.setSynchronous('NORMAL');
+  }
+
   private restoreFullSync(): void {
     if (!this.asyncSync) return;
     try {
@@ -484,7 +510,7 @@ export class Store {
    * the first run of a prepared one changed nothing (measured: the first group commit after
    * opening, and the first PUBACK's delete, still ran with FULL). 4 us a call.
    */
-  private setSynchronous(level: 'NORMAL' | 'FULL'): void {
+  private setSynchronous(level: 'OFF' | 'NORMAL' | 'FULL'): void {
     this.db.pragma(`synchronous = ${level}`);
   }
 
@@ -815,7 +841,12 @@ export class Store {
       totalRecords: this.closed ? 0 : Number(this.getMeta('records.total') ?? 0),
       evictedRows: this.closed ? 0 : Number(this.getMeta('evicted.total') ?? 0),
       dbBytes: fileSize(this.path) + fileSize(`${this.path}-wal`),
-      checkpoints: { worker: this.backgroundCheckpoints, remainder: this.remainderCheckpoints, eventLoop: this.inlineCheckpoints },
+      checkpoints: {
+        betweenCommits: this.loopCheckpointer?.completed ?? 0,
+        worker: this.workerCheckpointer?.completed ?? 0,
+        remainder: this.remainderCheckpoints,
+        eventLoop: this.inlineCheckpoints,
+      },
     };
   }
 
@@ -966,7 +997,8 @@ export class Store {
   }
 
   /**
-   * The worker copied the WAL as it stood when it began; the groups committed meanwhile are still
+   * A background checkpoint copied the WAL as it stood when it began (the loop checkpointer's
+   * snapshot, or the worker's start); the groups committed meanwhile are still
    * only in the WAL, and SQLite starts the WAL file over only at a write that finds every frame
    * copied. Under steady ingest that never happened: the file grew by everything written (389 MB
    * in 25 s of 1 ms group commits, measured). Copying that remainder here, between two commits,
@@ -984,6 +1016,16 @@ export class Store {
     }
     this.walBytesSinceCheckpoint = 0;
     this.walBytesAtRequest = 0;
+  }
+
+  /** The loop checkpointer's copy: its fsyncs run on the thread pool around it. */
+  private copyWalWithoutSync(): void {
+    this.setSynchronous('OFF');
+    try {
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+    } finally {
+      this.restoreSynchronous();
+    }
   }
 
   /** background checkpoints completed (tests, metrics) */
@@ -1007,7 +1049,7 @@ export class Store {
       }
       return;
     }
-    // No worker, or it has fallen far behind: bound the WAL here, on the event loop.
+    // No background checkpoints, or they have fallen far behind: bound the WAL here, on the event loop.
     try {
       this.db.pragma('wal_checkpoint(PASSIVE)');
       this.inlineCheckpoints++;

@@ -49,10 +49,12 @@ export interface StoreStats {
   /** database file size incl. WAL, bytes */
   dbBytes: number;
   /**
-   * WAL checkpoints since start: on the worker thread; on the event loop, the remainder written
-   * during each worker run (short, but it syncs there); and all of it there when the worker fell behind
+   * WAL checkpoints since start: copied between two commits with their fsyncs on the thread pool
+   * (betweenCommits, a depot's pace), or on the worker thread (under a flood); the remainder
+   * written during each of those, copied on the event loop (short, but it syncs there); and all of
+   * it there when the background ones fell behind (eventLoop)
    */
-  checkpoints: { worker: number; remainder: number; eventLoop: number };
+  checkpoints: { betweenCommits: number; worker: number; remainder: number; eventLoop: number };
 }
 
 /** a device's row as the registry writes it */

@@ -80,7 +80,7 @@ export class MemoryOutbox implements UplinkOutbox {
       totalRecords: this.totalRecords,
       evictedRows: 0,
       dbBytes: 0,
-      checkpoints: { worker: 0, remainder: 0, eventLoop: 0 },
+      checkpoints: { betweenCommits: 0, worker: 0, remainder: 0, eventLoop: 0 },
     };
   }
 

@@ -107,7 +107,7 @@ describe('production environment', () => {
           "import v8 from 'node:v8';",
           `await import('${dist}cli/v8-memory.js');`,
           `const { openStore } = await import('${dist}store/store.js');`,
-          `const { store } = openStore({ dataDir: ${JSON.stringify(join(dir, 'data'))}, quotaBytes: 1e9, synchronous: 'normal', groupCommitMs: 5, groupCommitMaxRows: 500, allowTmpfs: true });`,
+          `const { store } = openStore({ dataDir: ${JSON.stringify(join(dir, 'data'))}, quotaBytes: 1e9, synchronous: 'normal', groupCommitMs: 5, groupCommitMaxRows: 500, allowTmpfs: true, checkpointOn: 'worker' });`,
           "store.checkpoint('PASSIVE');",
           'await store.checkpointIdle();',
           'let keep = [];',

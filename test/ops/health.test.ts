@@ -10,7 +10,7 @@ describe('health and scheduled jobs', () => {
   it('collects the up/health figures from the gateway and the box', async () => {
     const h = await collectHealth(
       {
-        store: () => ({ backlog: { rows: 3, bytes: 300, oldestAgeSec: 12.4, evtRows: 1, posRows: 2 }, lastSeq: 9, totalRecords: 9, evictedRows: 2, dbBytes: 4096, checkpoints: { worker: 0, remainder: 0, eventLoop: 0 } }),
+        store: () => ({ backlog: { rows: 3, bytes: 300, oldestAgeSec: 12.4, evtRows: 1, posRows: 2 }, lastSeq: 9, totalRecords: 9, evictedRows: 2, dbBytes: 4096, checkpoints: { betweenCommits: 0, worker: 0, remainder: 0, eventLoop: 0 } }),
         dataDir: '.',
         ingest: () => newIngestCounters(),
         devices: () => ({ known: 5, online: 3 }),

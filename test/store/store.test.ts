@@ -1,7 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fdatasync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore, StoreError, type StoreOptions } from '../../src/store/store.js';
@@ -425,11 +425,12 @@ describe('Store WAL checkpoints', () => {
     }
   };
 
-  it('starts the WAL over after each background checkpoint while group commits go on', { timeout: 60_000 }, async () => {
+  for (const checkpointOn of ['loop', 'worker'] as const) {
+  it(`starts the WAL over after each background checkpoint while group commits go on (${checkpointOn})`, { timeout: 60_000 }, async () => {
     // Commits every millisecond, so one lands during each background run: without the remainder
     // copied between commits, SQLite did not start the WAL over after such a run and the WAL
     // grew while it held everything written since the last run without a commit in it.
-    const { store } = openStore(opts(newDir(), { checkpointAfterBytes: 256 * 1024, groupCommitMs: 1, synchronous: 'full' }));
+    const { store } = openStore(opts(newDir(), { checkpointAfterBytes: 256 * 1024, groupCommitMs: 1, synchronous: 'full', checkpointOn }));
     let written = 0;
     let maxWal = 0;
     // Each time SQLite starts the WAL over it writes a new header with new salts (bytes 16-23).
@@ -455,6 +456,114 @@ describe('Store WAL checkpoints', () => {
     // Measured: one start per run with the remainder copied (130 of 130, 134 of 133), a third
     // to under half without it (38 of 135, 59 of 134).
     assert.ok(walStarts.size >= 0.75 * runs, `the WAL started ${walStarts.size} times for ${runs} background checkpoints (file up to ${maxWal} bytes for ${written * 400} bytes of rows)`);
+    await store.close();
+  });
+  }
+
+  /** the WAL header's salts: SQLite writes new ones each time it starts the file over */
+  const walSalts = (store: ReturnType<typeof openStore>['store']): string => {
+    const header = Buffer.alloc(24);
+    const fd = openSync(`${store.path}-wal`, 'r');
+    try {
+      return readSync(fd, header, 0, 24, 0) === 24 ? header.subarray(16, 24).toString('hex') : '';
+    } finally {
+      closeSync(fd);
+    }
+  };
+  /** one group of rows a millisecond, as steady ingest commits */
+  const ingestTicks = async (store: ReturnType<typeof openStore>['store'], ticks: number, from: number, until: () => boolean = () => false): Promise<number> => {
+    let i = from;
+    const deadline = Date.now() + 20_000;
+    for (let tick = 0; tick < ticks && !until() && Date.now() < deadline; tick++) {
+      for (let k = 0; k < 20; k++) store.enqueueThen(pos(i++, 400), () => {});
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return i;
+  };
+
+  it('keeps the WAL from starting over until the database file is synced after a copy made without fsyncs', { timeout: 60_000 }, async () => {
+    // The loop checkpointer copies with synchronous=OFF. Were the WAL started over before the
+    // database file reached the disk, a power cut would lose pages that existed only in the
+    // page cache. Its database sync is held here while commits go on.
+    const held: Array<() => void> = [];
+    let hold = true;
+    const { store } = openStore(
+      opts(newDir(), {
+        checkpointAfterBytes: 128 * 1024,
+        groupCommitMs: 1,
+        synchronous: 'full',
+        checkpointOn: 'loop',
+        dbSync: (fd, done) => (hold ? held.push(() => fdatasync(fd, done)) : fdatasync(fd, done)),
+      }),
+    );
+    let next = await ingestTicks(store, 2000, 0, () => held.length > 0);
+    assert.equal(held.length, 1, 'the checkpointer copied and asked for the database sync');
+    const salts = walSalts(store);
+    const size = statSync(`${store.path}-wal`).size;
+    next = await ingestTicks(store, 200, next);
+    await store.flush();
+    assert.equal(walSalts(store), salts, 'the WAL did not start over while the database sync was pending');
+    assert.ok(statSync(`${store.path}-wal`).size > size, 'commits went on, appended to the WAL');
+    assert.equal(store.backgroundCheckpoints, 0);
+    hold = false;
+    held.splice(0).forEach((release) => release());
+    await store.checkpointIdle();
+    assert.ok(store.backgroundCheckpoints >= 1);
+    await ingestTicks(store, 2000, next, () => walSalts(store) !== salts);
+    assert.notEqual(walSalts(store), salts, 'the WAL starts over once the database file is synced');
+    await store.close();
+  });
+
+  it('copies nothing when the WAL sync fails, and keeps the WAL pinned until a failed database sync succeeds', { timeout: 60_000 }, async () => {
+    const warnings: string[] = [];
+    const log = { info() {}, warn: (o: object, m?: string) => warnings.push(`${m} ${JSON.stringify(o)}`), error() {} };
+    let failWal = false;
+    let failDb = 0;
+    const dbSyncs: number[] = [];
+    const { store } = openStore(
+      opts(newDir(), {
+        log,
+        synchronous: 'full',
+        checkpointOn: 'loop',
+        checkpointAfterBytes: 1e12,
+        walSync: (fd, done) => (failWal ? setImmediate(() => done(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))) : fdatasync(fd, done)),
+        dbSync: (fd, done) => {
+          dbSyncs.push(fd);
+          if (failDb > 0) {
+            failDb--;
+            setImmediate(() => done(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
+          } else fdatasync(fd, done);
+        },
+      }),
+    );
+    store.append(Array.from({ length: 200 }, (_, k) => pos(k, 400)));
+    const dbBytes = statSync(store.path).size;
+    failWal = true;
+    store.checkpoint('PASSIVE');
+    await store.checkpointIdle();
+    assert.equal(store.backgroundCheckpoints, 0);
+    assert.equal(dbSyncs.length, 0, 'no copy, so no database sync');
+    assert.equal(statSync(store.path).size, dbBytes, 'the database file is untouched: nothing was copied');
+    assert.match(warnings.join('\n'), /WAL checkpoint failed.*EIO/);
+    failWal = false;
+
+    failDb = 1;
+    store.checkpoint('PASSIVE');
+    await store.checkpointIdle();
+    assert.equal(store.backgroundCheckpoints, 0);
+    assert.ok(statSync(store.path).size > dbBytes, 'the copy reached the database file');
+    assert.match(warnings.join('\n'), /"snapshotPinned":true/);
+    const salts = walSalts(store);
+    store.append(Array.from({ length: 50 }, (_, k) => pos(1000 + k, 400)));
+    assert.equal(walSalts(store), salts, 'pinned: the WAL did not start over after the failed database sync');
+
+    store.checkpoint('PASSIVE');
+    await store.checkpointIdle();
+    assert.equal(dbSyncs.length, 3, 'the retry synced the database first, then after its own copy');
+    assert.equal(store.backgroundCheckpoints, 1);
+    store.append([pos(2000, 400)]);
+    assert.notEqual(walSalts(store), salts, 'the WAL starts over once everything copied is synced');
+    assert.equal(store.readBatch({ lane: 'pos', afterSeq: 0, limit: 10_000, maxBytes: 1e12 }).length, 251);
     await store.close();
   });
 
@@ -496,8 +605,9 @@ describe('Store WAL checkpoints', () => {
     assert.deepEqual(warnings, [], 'no checkpoint reported failed');
   });
 
-  it('checkpoints on a worker thread by bytes written, never inside a commit on the event loop', { timeout: 30_000 }, async () => {
-    const { store } = openStore(opts(newDir(), { checkpointAfterBytes: 64 * 1024 }));
+  for (const checkpointOn of ['loop', 'worker'] as const) {
+  it(`checkpoints off the commit path by bytes written, never inside a commit (${checkpointOn})`, { timeout: 30_000 }, async () => {
+    const { store } = openStore(opts(newDir(), { checkpointAfterBytes: 64 * 1024, checkpointOn }));
     for (let i = 0; i < 20; i++) {
       store.append(Array.from({ length: 100 }, (_, k) => pos(i * 100 + k, 400)));
       await store.checkpointIdle();
@@ -505,10 +615,39 @@ describe('Store WAL checkpoints', () => {
     await waitFor(() => store.backgroundCheckpoints > 0, 'background checkpoints ran');
     assert.equal(store.inlineCheckpoints, 0, 'the event loop did not checkpoint');
     assert.equal(store.stats().checkpoints.remainder, store.backgroundCheckpoints, 'only the remainder after each background run');
+    const { betweenCommits, worker } = store.stats().checkpoints;
+    assert.equal(checkpointOn === 'loop' ? betweenCommits : worker, store.backgroundCheckpoints, `all on the ${checkpointOn}`);
     // The WAL is reused from its start after a complete checkpoint: it stays near the threshold
     // instead of holding all ~900 KB written.
     assert.ok(walSize(store) < 400 * 1024, `WAL ${walSize(store)} bytes`);
     assert.equal(store.readBatch({ lane: 'pos', afterSeq: 0, limit: 10_000, maxBytes: 1e12 }).length, 2000);
+    await store.close();
+  });
+  }
+
+  it('copies between commits at a depot\'s pace and on the worker under a flood', { timeout: 30_000 }, async () => {
+    let clock = 1_700_000_000_000;
+    const { store } = openStore(opts(newDir(), { now: () => clock, synchronous: 'full' }));
+    const checkpointOnce = async (i: number) => {
+      store.append(Array.from({ length: 50 }, (_, k) => pos(i * 50 + k, 400)));
+      store.checkpoint('PASSIVE');
+      await store.checkpointIdle();
+    };
+    // 10,000 trackers every 10 s write the bytes of a checkpoint in about 40 s
+    for (let i = 0; i < 3; i++) {
+      await checkpointOnce(i);
+      clock += 40_000;
+    }
+    assert.deepEqual([store.stats().checkpoints.betweenCommits, store.stats().checkpoints.worker], [3, 0], 'no worker thread at a depot\'s pace');
+    for (let i = 3; i < 6; i++) {
+      await checkpointOnce(i);
+      clock += 500;
+    }
+    assert.deepEqual([store.stats().checkpoints.betweenCommits, store.stats().checkpoints.worker], [4, 2], 'requests 0.5 s apart: the worker (the first of them came 40 s after the one before)');
+    clock += 40_000;
+    await checkpointOnce(6);
+    assert.deepEqual([store.stats().checkpoints.betweenCommits, store.stats().checkpoints.worker], [5, 2], 'back between commits once the flood is over');
+    assert.equal(store.readBatch({ lane: 'pos', afterSeq: 0, limit: 10_000, maxBytes: 1e12 }).length, 350);
     await store.close();
   });
 

@@ -1,0 +1,68 @@
+/**
+ * Picks where each checkpoint copies the WAL. At a depot's pace (10,000 trackers every 10 s ask
+ * for a checkpoint about every 40 s) the event loop copies between two commits (~20 ms each
+ * time here) and no worker thread is ever started, which would cost ~9-10 MB of resident memory
+ * while it lived. Under a flood (units uploading what they stored during an outage, tens of
+ * thousands of records a second) checkpoints are asked for several times a second; there the
+ * copy would take a measurable share of the loop that ingest needs, so the worker thread does it
+ * on another core, as it did before. One checkpoint runs at a time, whichever does it.
+ */
+import type { Checkpointer } from './checkpointer.js';
+
+/** requests closer together than this are a flood: the worker copies */
+export const FLOOD_REQUEST_GAP_MS = 10_000;
+
+export class AdaptiveCheckpointer implements Checkpointer {
+  private running = false;
+  private again = false;
+  private closed = false;
+  private flood = false;
+  private lastRequestMs = Number.NEGATIVE_INFINITY;
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    readonly onLoop: Checkpointer,
+    readonly onWorker: Checkpointer,
+    private readonly now: () => number,
+    private readonly floodGapMs = FLOOD_REQUEST_GAP_MS,
+  ) {}
+
+  get completed(): number {
+    return this.onLoop.completed + this.onWorker.completed;
+  }
+
+  request(): void {
+    if (this.closed) return;
+    const now = this.now();
+    this.flood = now - this.lastRequestMs < this.floodGapMs;
+    this.lastRequestMs = now;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.runAll();
+  }
+
+  idle(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.idle();
+    await Promise.all([this.onLoop.close(), this.onWorker.close()]);
+  }
+
+  private async runAll(): Promise<void> {
+    do {
+      this.again = false;
+      const target = this.flood ? this.onWorker : this.onLoop;
+      target.request();
+      await target.idle();
+    } while (this.again && !this.closed);
+    this.running = false;
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
