@@ -106,7 +106,9 @@ const UNSYNCED_FACTOR = 10;
 /** protected rows alone beyond quota x this: refuse unprotected rows (never drop alarms) */
 const HARD_LIMIT_FACTOR = 2;
 
-/** every outbox column but the frame, for readers that do not send it */
+/** every outbox column in the order OutboxDbArray reads them */
+const ALL_COLUMNS = 'seq, lane, type, device_id, protected, received_at, payload, raw, bytes';
+/** the same but the frame, for readers that do not send it */
 const NO_RAW_COLUMNS = 'seq, lane, type, device_id, protected, received_at, payload, NULL AS raw, bytes';
 
 /** SQLite's own default (2 MB); better-sqlite3's build sets 16 MB */
@@ -188,17 +190,8 @@ interface SyncGroup {
   upTo: number;
 }
 
-interface OutboxDbRow {
-  seq: number;
-  lane: Lane;
-  type: string;
-  device_id: string | null;
-  protected: number;
-  received_at: number;
-  payload: string;
-  raw: Buffer | null;
-  bytes: number;
-}
+/** an outbox row in raw mode, columns as ALL_COLUMNS and NO_RAW_COLUMNS list them */
+type OutboxDbArray = [seq: number, lane: Lane, type: string, deviceId: string | null, isProtected: number, receivedAt: number, payload: string, raw: Buffer | null, bytes: number];
 
 interface CommandDbRow {
   id: string;
@@ -293,16 +286,16 @@ export class Store {
       ),
       // The lane is a literal so the planner can use the partial evt index (migration 3).
       readLane: {
-        evt: db.prepare("SELECT * FROM outbox WHERE lane = 'evt' AND seq > ? AND seq < ? ORDER BY seq LIMIT ?"),
-        pos: db.prepare("SELECT * FROM outbox WHERE lane = 'pos' AND seq > ? AND seq < ? ORDER BY seq LIMIT ?"),
+        evt: db.prepare(`SELECT ${ALL_COLUMNS} FROM outbox WHERE lane = 'evt' AND seq > ? AND seq < ? ORDER BY seq LIMIT ?`).raw(),
+        pos: db.prepare(`SELECT ${ALL_COLUMNS} FROM outbox WHERE lane = 'pos' AND seq > ? AND seq < ? ORDER BY seq LIMIT ?`).raw(),
       },
       readLaneNoRaw: {
-        evt: db.prepare(`SELECT ${NO_RAW_COLUMNS} FROM outbox WHERE lane = 'evt' AND seq > ? AND seq < ? ORDER BY seq LIMIT ?`),
-        pos: db.prepare(`SELECT ${NO_RAW_COLUMNS} FROM outbox WHERE lane = 'pos' AND seq > ? AND seq < ? ORDER BY seq LIMIT ?`),
+        evt: db.prepare(`SELECT ${NO_RAW_COLUMNS} FROM outbox WHERE lane = 'evt' AND seq > ? AND seq < ? ORDER BY seq LIMIT ?`).raw(),
+        pos: db.prepare(`SELECT ${NO_RAW_COLUMNS} FROM outbox WHERE lane = 'pos' AND seq > ? AND seq < ? ORDER BY seq LIMIT ?`).raw(),
       },
-      deleteSeq: db.prepare('DELETE FROM outbox WHERE seq = ? RETURNING lane, protected, bytes'),
-      deleteUpTo: db.prepare('DELETE FROM outbox WHERE seq <= ? RETURNING lane, protected, bytes'),
-      deleteSeqRange: db.prepare('DELETE FROM outbox WHERE seq >= ? AND seq <= ? RETURNING lane, protected, bytes'),
+      // What a range delete removes, summed in SQLite: RETURNING built a JS object per deleted row.
+      rangeSums: db.prepare('SELECT lane, protected, COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM outbox WHERE seq >= ? AND seq <= ? GROUP BY lane, protected'),
+      deleteRangeAll: db.prepare('DELETE FROM outbox WHERE seq >= ? AND seq <= ?'),
       evictCandidates: db.prepare("SELECT seq, bytes FROM outbox WHERE lane = 'pos' AND protected = 0 ORDER BY seq LIMIT ?"),
       deleteRange: db.prepare("DELETE FROM outbox WHERE lane = 'pos' AND protected = 0 AND seq >= ? AND seq <= ?"),
       // Seqs are issued in arrival order, so the lowest seq is the oldest row: an index lookup,
@@ -771,13 +764,15 @@ export class Store {
     this.assertOpen();
     const before = Math.min(q.beforeSeq ?? Number.MAX_SAFE_INTEGER, this.durableSeq + 1);
     const stmt = q.withRaw === false ? this.stmts.readLaneNoRaw[q.lane] : this.stmts.readLane[q.lane];
-    const rows = stmt.all(q.afterSeq, before, q.limit) as OutboxDbRow[];
+    // Arrays (raw mode), turned into OutboxRows here: better-sqlite3's row objects, copied again
+    // field by field, cost ~1.5 us per row drained.
+    const rows = stmt.all(q.afterSeq, before, q.limit) as OutboxDbArray[];
     const out: OutboxRow[] = [];
     let bytes = 0;
     for (const r of rows) {
-      if (out.length > 0 && bytes + r.bytes > q.maxBytes) break;
-      bytes += r.bytes;
-      out.push(toOutboxRow(r));
+      if (out.length > 0 && bytes + r[8] > q.maxBytes) break;
+      bytes += r[8];
+      out.push({ seq: r[0], lane: r[1], type: r[2], deviceId: r[3], protected: r[4] === 1, receivedAtMs: r[5], payload: r[6], raw: r[7], bytes: r[8] });
     }
     return out;
   }
@@ -802,9 +797,7 @@ export class Store {
         let to = from;
         while (i + 1 < sorted.length && (sorted[i + 1] as number) <= to + 1) to = sorted[++i] as number;
         i++;
-        const removed = (from === to ? this.stmts.deleteSeq.all(from) : this.stmts.deleteSeqRange.all(from, to)) as Array<{ lane: Lane; protected: number; bytes: number }>;
-        for (const r of removed) this.forget(r);
-        n += removed.length;
+        n += this.deleteRange(from, to);
       }
       return n;
     })());
@@ -812,15 +805,25 @@ export class Store {
 
   deleteUpTo(seq: number): number {
     this.assertOpen();
-    const removed = this.withoutOwnSync(() => this.stmts.deleteUpTo.all(seq) as Array<{ lane: Lane; protected: number; bytes: number }>);
-    for (const r of removed) this.forget(r);
-    return removed.length;
+    return this.withoutOwnSync(() => this.db.transaction(() => this.deleteRange(0, seq))());
   }
 
-  private forget(r: { lane: Lane; protected: number; bytes: number }): void {
-    this.backlogRows[r.lane]--;
-    this.backlogBytes -= r.bytes;
-    if (r.protected) this.protectedBytes -= r.bytes;
+  /**
+   * Deletes seqs from..to inside the caller's transaction and takes what they held off the
+   * backlog counters, summed by SQLite: DELETE ... RETURNING built a JS object per deleted row,
+   * which was 39% of the event loop at full drain (2.2 us a row).
+   */
+  private deleteRange(from: number, to: number): number {
+    const sums = this.stmts.rangeSums.all(from, to) as Array<{ lane: Lane; protected: number; n: number; b: number }>;
+    this.stmts.deleteRangeAll.run(from, to);
+    let n = 0;
+    for (const g of sums) {
+      this.backlogRows[g.lane] -= g.n;
+      this.backlogBytes -= g.b;
+      if (g.protected) this.protectedBytes -= g.b;
+      n += g.n;
+    }
+    return n;
   }
 
   stats(): StoreStats {
@@ -1138,20 +1141,6 @@ function toDeviceRow(r: DeviceDbRow): DeviceRow {
     lastSeenMs: r.last_seen,
     online: r.online === 1,
     lastPosition: r.last_position,
-  };
-}
-
-function toOutboxRow(r: OutboxDbRow): OutboxRow {
-  return {
-    seq: r.seq,
-    lane: r.lane,
-    type: r.type,
-    deviceId: r.device_id,
-    protected: r.protected === 1,
-    receivedAtMs: r.received_at,
-    payload: r.payload,
-    raw: r.raw,
-    bytes: r.bytes,
   };
 }
 

@@ -75,6 +75,27 @@ describe('Store', () => {
     await store.close();
   });
 
+  it('keeps its backlog counters equal to a recount across range deletes of mixed lanes', async () => {
+    const dir = newDir();
+    let { store } = openStore(opts(dir));
+    store.append(Array.from({ length: 60 }, (_, i) => (i % 7 === 3 ? alarm(i) : pos(i, 40 + (i % 13) * 10))));
+    const backlog = () => store.stats().backlog;
+    const expectRecount = async (what: string) => {
+      const live = { ...backlog(), oldestAgeSec: 0 };
+      await store.close();
+      ({ store } = openStore(opts(dir)));
+      assert.deepEqual({ ...backlog(), oldestAgeSec: 0 }, live, what);
+    };
+    // runs over both lanes, a single seq, seqs already gone and never issued
+    assert.equal(store.deleteSeqs([2, 3, 4, 5, 9, 30, 31, 32, 33, 34, 35, 36, 999]), 12);
+    assert.equal(store.deleteSeqs([3, 4, 17]), 1);
+    await expectRecount('after deleteSeqs');
+    assert.equal(store.deleteUpTo(20), 20 - 6, "seqs 2-5, 9 and 17 went before");
+    await expectRecount('after deleteUpTo');
+    assert.equal(backlog().rows, 60 - 12 - 1 - 14);
+    await store.close();
+  });
+
   it('deletes acknowledged rows without a sync of their own, then is back at synchronous=FULL', async () => {
     const { store } = openStore(opts(newDir(), { synchronous: 'full' }));
     store.append([pos(1), pos(2), pos(3), pos(4)]);
