@@ -992,7 +992,7 @@ export class Store {
     this.assertOpen();
     if (mode === 'PASSIVE' && this.checkpointer) {
       this.walBytesAtRequest = this.walBytesSinceCheckpoint;
-      this.checkpointer.request();
+      this.checkpointer.request('scheduled');
       return;
     }
     this.db.pragma(`wal_checkpoint(${mode})`);
@@ -1048,7 +1048,7 @@ export class Store {
       // Once per threshold's worth of bytes, not after every commit while one runs.
       if (this.walBytesAtRequest === 0 || written - this.walBytesAtRequest >= this.checkpointAfterBytes) {
         this.walBytesAtRequest = written;
-        this.checkpointer.request();
+        this.checkpointer.request('bytes');
       }
       return;
     }

@@ -648,27 +648,37 @@ describe('Store WAL checkpoints', () => {
 
   it('copies between commits at a depot\'s pace and on the worker under a flood', { timeout: 30_000 }, async () => {
     let clock = 1_700_000_000_000;
-    const { store } = openStore(opts(newDir(), { now: () => clock, synchronous: 'full' }));
-    const checkpointOnce = async (i: number) => {
-      store.append(Array.from({ length: 50 }, (_, k) => pos(i * 50 + k, 400)));
-      store.checkpoint('PASSIVE');
+    // 50 rows of 400 bytes cross the threshold: each append asks for one checkpoint by bytes
+    const { store } = openStore(opts(newDir(), { now: () => clock, synchronous: 'full', checkpointAfterBytes: 16 * 1024 }));
+    let next = 0;
+    const crossThreshold = async () => {
+      store.append(Array.from({ length: 50 }, () => pos(next++, 400)));
       await store.checkpointIdle();
     };
-    // 10,000 trackers every 10 s write the bytes of a checkpoint in about 40 s
+    const where = () => [store.stats().checkpoints.betweenCommits, store.stats().checkpoints.worker];
+    // 10,000 trackers every 10 s write a threshold's worth in about 40 s
     for (let i = 0; i < 3; i++) {
-      await checkpointOnce(i);
+      await crossThreshold();
       clock += 40_000;
     }
-    assert.deepEqual([store.stats().checkpoints.betweenCommits, store.stats().checkpoints.worker], [3, 0], 'no worker thread at a depot\'s pace');
-    for (let i = 3; i < 6; i++) {
-      await checkpointOnce(i);
+    assert.deepEqual(where(), [3, 0], 'no worker thread at a depot\'s pace');
+    clock -= 38_000;
+    store.checkpoint('PASSIVE');
+    await store.checkpointIdle();
+    assert.deepEqual(where(), [4, 0], 'the scheduled checkpoint 2 s after a threshold is no flood');
+    clock += 38_000;
+    for (let i = 0; i < 3; i++) {
+      await crossThreshold();
       clock += 500;
     }
-    assert.deepEqual([store.stats().checkpoints.betweenCommits, store.stats().checkpoints.worker], [4, 2], 'requests 0.5 s apart: the worker (the first of them came 40 s after the one before)');
+    assert.deepEqual(where(), [5, 2], 'thresholds 0.5 s apart: the worker (the first of them came 40 s after the one before)');
+    store.checkpoint('PASSIVE');
+    await store.checkpointIdle();
+    assert.deepEqual(where(), [5, 3], 'a scheduled checkpoint during the flood: the worker');
     clock += 40_000;
-    await checkpointOnce(6);
-    assert.deepEqual([store.stats().checkpoints.betweenCommits, store.stats().checkpoints.worker], [5, 2], 'back between commits once the flood is over');
-    assert.equal(store.readBatch({ lane: 'pos', afterSeq: 0, limit: 10_000, maxBytes: 1e12 }).length, 350);
+    await crossThreshold();
+    assert.deepEqual(where(), [6, 3], 'back between commits once the flood is over');
+    assert.equal(store.readBatch({ lane: 'pos', afterSeq: 0, limit: 10_000, maxBytes: 1e12 }).length, next);
     await store.close();
   });
 
