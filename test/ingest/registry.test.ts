@@ -4,7 +4,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeviceRegistry, TRACK_POINTS, trackOf, type DevicePersistence, type LastFix } from '../../src/ingest/registry.js';
+import { DeviceRegistry, TRACK_POINTS, TRACK_SPACING_SEC, trackOf, type DevicePersistence, type LastFix } from '../../src/ingest/registry.js';
 import type { NormalizedRecord } from '../../src/ingest/record.js';
 import type { DecodedMessage, ProtocolSession } from '../../src/protocol/types.js';
 import { openStore } from '../../src/store/store.js';
@@ -46,12 +46,13 @@ describe('DeviceRegistry track', () => {
     const r = new DeviceRegistry();
     r.bind('d1', 'h02', conn(), session, 1000);
     const t0 = Date.UTC(2025, 5, 1, 12, 0, 0);
-    COORDS.forEach(([lat, lon], i) => r.noteRecord('d1', position('d1', lat, lon), message, t0 + i * 10_000 + 999));
+    const step = TRACK_SPACING_SEC * 1000;
+    COORDS.forEach(([lat, lon], i) => r.noteRecord('d1', position('d1', lat, lon), message, t0 + i * step + 999));
     const device = r.get('d1');
     assert.ok(device);
     assert.deepEqual(
       trackOf(device, 200),
-      COORDS.map(([lat, lon], i) => ({ lat, lon, t: t0 + i * 10_000 })),
+      COORDS.map(([lat, lon], i) => ({ lat, lon, t: t0 + i * step })),
     );
     assert.deepEqual(trackOf(device, 2).map((p) => p.lat), [COORDS[4]?.[0], COORDS[5]?.[0]]);
   });
@@ -62,17 +63,37 @@ describe('DeviceRegistry track', () => {
     // More devices than one slab chunk holds, so neighbours in a chunk and across chunks are both covered.
     const devices = 600;
     for (let d = 0; d < devices; d++) r.bind(`d${d}`, 'h02', conn(), session, t0);
+    const step = TRACK_SPACING_SEC * 1000;
     for (let i = 0; i < TRACK_POINTS + 7; i++) {
-      for (let d = 0; d < devices; d++) r.noteRecord(`d${d}`, position(`d${d}`, d / 1000, i / 1000), message, t0 + i * 1000);
+      for (let d = 0; d < devices; d++) r.noteRecord(`d${d}`, position(`d${d}`, d / 1000, i / 1000), message, t0 + i * step);
     }
     for (const d of [0, 1, 255, 256, 599]) {
       const device = r.get(`d${d}`);
       assert.ok(device);
       const track = trackOf(device, 200);
       assert.equal(track.length, TRACK_POINTS);
-      assert.deepEqual(track[0], { lat: d / 1000, lon: 7 / 1000, t: t0 + 7000 });
-      assert.deepEqual(track.at(-1), { lat: d / 1000, lon: (TRACK_POINTS + 6) / 1000, t: t0 + (TRACK_POINTS + 6) * 1000 });
+      assert.deepEqual(track[0], { lat: d / 1000, lon: 7 / 1000, t: t0 + 7 * step });
+      assert.deepEqual(track.at(-1), { lat: d / 1000, lon: (TRACK_POINTS + 6) / 1000, t: t0 + (TRACK_POINTS + 6) * step });
     }
+  });
+
+  it('keeps places left at least TRACK_SPACING_SEC apart, and always the current one', () => {
+    const r = new DeviceRegistry();
+    const t0 = Date.UTC(2025, 0, 1);
+    r.bind('d1', 'h02', conn(), session, t0);
+    // a report every 10 s, moving each time: the ring keeps every third place left
+    for (let i = 0; i < 10; i++) r.noteRecord('d1', position('d1', 52 + i / 1000, 4), message, t0 + i * 10_000);
+    const device = r.get('d1');
+    assert.ok(device);
+    assert.deepEqual(
+      trackOf(device, 200).map((p) => [p.lat, (p.t - t0) / 1000]),
+      [
+        [52, 0],
+        [52.003, 30],
+        [52.006, 60],
+        [52.009, 90],
+      ],
+    );
   });
 
   it('keeps a parked device as one point with its latest time, in no ring slot; the place left keeps the time it was left', () => {
