@@ -3,7 +3,7 @@
  * Pure: the clock and the key are passed in.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import { ISO_DATETIME_OFFSET, z, zod4 } from '../config/zod.js';
 
 export const RELAY_ACTIONS = ['engine_stop', 'engine_resume'] as const;
 export type CommandAction = (typeof RELAY_ACTIONS)[number];
@@ -19,9 +19,9 @@ export type RejectReason =
 
 const guardsSchema = z
   .object({
-    maxSpeedKmh: z.number().min(0).max(300).optional(),
+    maxSpeedKmh: zod4(z.number().min(0).max(300)).optional(),
     requireFix: z.boolean().optional(),
-    maxFixAgeSec: z.number().int().min(1).max(86_400).optional(),
+    maxFixAgeSec: zod4(z.number().int().min(1).max(86_400)).optional(),
   })
   .strict();
 
@@ -35,13 +35,13 @@ const safeText = (max: number) =>
 export const commandRequestSchema = z
   .object({
     v: z.literal(1),
-    id: safeText(64).min(1).regex(/^[A-Za-z0-9._:-]+$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -'),
-    deviceId: safeText(32).min(1).regex(/^[A-Za-z0-9]+$/, 'must be alphanumeric'),
-    action: z.enum(RELAY_ACTIONS),
-    expiresAt: z.iso.datetime({ offset: true }),
+    id: zod4(safeText(64).min(1).regex(/^[A-Za-z0-9._:-]+$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -')),
+    deviceId: zod4(safeText(32).min(1).regex(/^[A-Za-z0-9]+$/, 'must be alphanumeric')),
+    action: zod4(z.enum(RELAY_ACTIONS)),
+    expiresAt: z.string().regex(ISO_DATETIME_OFFSET, 'Invalid ISO datetime'),
     guards: guardsSchema.optional(),
-    issuedBy: safeText(128).optional(),
-    reason: safeText(512).optional(),
+    issuedBy: zod4(safeText(128)).optional(),
+    reason: zod4(safeText(512)).optional(),
     sig: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (HMAC-SHA256)').optional(),
   })
   .strict();

@@ -189,10 +189,11 @@ function knownKeys(path: ReadonlyArray<PropertyKey>): string[] {
   return shape ? Object.keys(shape) : [];
 }
 
+/** Through defaults, optionals, refinements and pipes (zod 3 keeps what they wrap in `_def`). */
 function unwrap(node: unknown): unknown {
-  let n = node as { def?: { innerType?: unknown; in?: unknown; schema?: unknown; type?: string } } | undefined;
-  for (let i = 0; i < 10 && n?.def; i++) {
-    const inner = n.def.innerType ?? n.def.in ?? n.def.schema;
+  let n = node as { _def?: { innerType?: unknown; out?: unknown; schema?: unknown } } | undefined;
+  for (let i = 0; i < 10 && n?._def; i++) {
+    const inner = n._def.innerType ?? n._def.out ?? n._def.schema;
     if (!inner) break;
     n = inner as typeof n;
   }

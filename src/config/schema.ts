@@ -3,14 +3,14 @@
  * Units are in the names. Every key is optional in a file; `defaultConfig()` is a working gateway.
  */
 import { hostname } from 'node:os';
-import { z } from 'zod';
+import { z, zod4 } from './zod.js';
 import cron from 'node-cron';
 
 /** a gateway id or tenant: one MQTT topic level and client id (the sink checks topics with it) */
 export const TOPIC_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-const port = z.number().int().min(0, 'must be 0..65535').max(65535, 'must be 0..65535');
-const positiveInt = z.number().int().positive();
+const port = zod4(z.number().int().min(0, 'must be 0..65535').max(65535, 'must be 0..65535'));
+const positiveInt = zod4(z.number().int().positive());
 const cronExpr = z.string().refine((v) => cron.validate(v), { message: 'is not a valid cron expression' });
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -22,7 +22,7 @@ export function defaultGatewayId(): string {
 
 const listenerSchema = z
   .object({
-    host: z.string().min(1).default('0.0.0.0'),
+    host: zod4(z.string().min(1)).default('0.0.0.0'),
     port: port.default(8888),
     tcp: z.boolean().default(true),
     udp: z.boolean().default(true),
@@ -34,48 +34,48 @@ const limitsSchema = z
   .object({
     maxConnections: positiveInt.default(20_000),
     maxConnectionsPerIp: positiveInt.default(200),
-    loginTimeoutSec: z.number().positive().default(60),
-    idleTimeoutSec: z.number().positive().default(600),
-    maxFrameBytes: z.number().int().min(64).max(1_048_576).default(4096),
-    maxBytesBeforeDetect: z.number().int().min(16).max(65_536).default(512),
-    detectTimeoutSec: z.number().positive().default(15),
-    writeBacklogBytes: z.number().int().min(1024).default(65_536),
-    udpNatWindowSec: z.number().positive().default(30),
+    loginTimeoutSec: zod4(z.number().positive()).default(60),
+    idleTimeoutSec: zod4(z.number().positive()).default(600),
+    maxFrameBytes: zod4(z.number().int().min(64).max(1_048_576)).default(4096),
+    maxBytesBeforeDetect: zod4(z.number().int().min(16).max(65_536)).default(512),
+    detectTimeoutSec: zod4(z.number().positive()).default(15),
+    writeBacklogBytes: zod4(z.number().int().min(1024)).default(65_536),
+    udpNatWindowSec: zod4(z.number().positive()).default(30),
     maxUdpSources: positiveInt.default(20_000),
   })
   .strict();
 
 const devicesSchema = z
   .object({
-    allow: z.array(z.string().min(1)).default([]),
-    deny: z.array(z.string().min(1)).default([]),
+    allow: z.array(zod4(z.string().min(1))).default([]),
+    deny: z.array(zod4(z.string().min(1))).default([]),
     /** a second connection claiming a logged-in identity: take over (the device rebooted) or refuse */
-    duplicateLogin: z.enum(['replace', 'reject']).default('replace'),
+    duplicateLogin: zod4(z.enum(['replace', 'reject'])).default('replace'),
   })
   .strict();
 
 const protocolsSchema = z
   .object({
-    h02: z.object({ timeSyncReply: z.boolean().default(false), r12Ack: z.boolean().default(false) }).strict().prefault({}),
+    h02: z.object({ timeSyncReply: z.boolean().default(false), r12Ack: z.boolean().default(false) }).strict().default({}),
     gt06: z
       .object({
-        relayDialect: z.enum(['relay', 'dyd-password', 'dyd']).default('relay'),
+        relayDialect: zod4(z.enum(['relay', 'dyd-password', 'dyd'])).default('relay'),
         commandPassword: z.string().regex(/^[0-9]{4,8}$/, 'must be 4-8 digits').default('123456'),
       })
       .strict()
-      .prefault({}),
+      .default({}),
   })
   .strict();
 
 const storeSchema = z
   .object({
-    dataDir: z.string().min(1).default('./data'),
-    quotaMb: z.number().positive().default(512),
-    synchronous: z.enum(['full', 'normal']).default('full'),
-    groupCommitMs: z.number().min(0).max(50).default(5),
-    groupCommitMaxRows: z.number().int().min(1).max(10_000).default(500),
+    dataDir: zod4(z.string().min(1)).default('./data'),
+    quotaMb: zod4(z.number().positive()).default(512),
+    synchronous: zod4(z.enum(['full', 'normal'])).default('full'),
+    groupCommitMs: zod4(z.number().min(0).max(50)).default(5),
+    groupCommitMaxRows: zod4(z.number().int().min(1).max(10_000)).default(500),
     allowTmpfs: z.boolean().default(false),
-    auditRetentionDays: z.number().positive().default(90),
+    auditRetentionDays: zod4(z.number().positive()).default(90),
   })
   .strict();
 
@@ -92,53 +92,53 @@ const uplinkSchema = z
     keyFile: z.string().optional(),
     rejectUnauthorized: z.boolean().default(true),
     protocolVersion: z.union([z.literal(5), z.literal(4)]).default(5),
-    keepaliveSec: z.number().int().min(5).max(1200).default(60),
-    reconnectMinMs: z.number().int().min(100).default(1000),
-    reconnectMaxMs: z.number().int().min(1000).default(60_000),
-    topicRoot: z.string().min(1).default('depot/v1/{tenant}/gw/{gatewayId}'),
-    batchMaxRecords: z.number().int().min(1).max(10_000).default(200),
-    batchMaxBytes: z.number().int().min(1024).max(8_388_608).default(65_536),
-    batchMaxDelayMs: z.number().int().min(0).max(60_000).default(50),
+    keepaliveSec: zod4(z.number().int().min(5).max(1200)).default(60),
+    reconnectMinMs: zod4(z.number().int().min(100)).default(1000),
+    reconnectMaxMs: zod4(z.number().int().min(1000)).default(60_000),
+    topicRoot: zod4(z.string().min(1)).default('depot/v1/{tenant}/gw/{gatewayId}'),
+    batchMaxRecords: zod4(z.number().int().min(1).max(10_000)).default(200),
+    batchMaxBytes: zod4(z.number().int().min(1024).max(8_388_608)).default(65_536),
+    batchMaxDelayMs: zod4(z.number().int().min(0).max(60_000)).default(50),
     compress: z.boolean().default(false),
     includeRaw: z.boolean().default(false),
-    ackMode: z.enum(['puback', 'app']).default('puback'),
-    inflightWindow: z.number().int().min(1).max(1000).default(16),
-    publishTimeoutSec: z.number().positive().default(20),
+    ackMode: zod4(z.enum(['puback', 'app'])).default('puback'),
+    inflightWindow: zod4(z.number().int().min(1).max(1000)).default(16),
+    publishTimeoutSec: zod4(z.number().positive()).default(20),
     /** app ack mode: PUBACKed rows without a down/ack this long are sent again */
-    appAckTimeoutSec: z.number().positive().default(60),
-    backlogBytesPerSec: z.number().min(0).default(0),
-    budgetBytesPerDay: z.number().min(0).default(0),
-    budgetBytesPerMonth: z.number().min(0).default(0),
+    appAckTimeoutSec: zod4(z.number().positive()).default(60),
+    backlogBytesPerSec: zod4(z.number().min(0)).default(0),
+    budgetBytesPerDay: zod4(z.number().min(0)).default(0),
+    budgetBytesPerMonth: zod4(z.number().min(0)).default(0),
   })
   .strict();
 
 const guardsSchema = z
   .object({
-    maxSpeedKmh: z.number().min(0).default(10),
+    maxSpeedKmh: zod4(z.number().min(0)).default(10),
     requireFix: z.boolean().default(true),
-    maxFixAgeSec: z.number().positive().default(120),
+    maxFixAgeSec: zod4(z.number().positive()).default(120),
   })
   .strict();
 
 const commandsSchema = z
   .object({
     keyFile: z.string().optional(),
-    maxAttempts: z.number().int().min(1).max(10).default(3),
-    ackTimeoutSec: z.number().positive().default(60),
-    confirmTimeoutSec: z.number().positive().default(300),
-    defaultExpirySec: z.number().positive().default(600),
-    maxExpirySec: z.number().positive().default(86_400),
-    defaultGuards: guardsSchema.prefault({}),
-    maxPayloadBytes: z.number().int().min(256).max(65_536).default(4096),
-    maxPending: z.number().int().min(1).default(1000),
+    maxAttempts: zod4(z.number().int().min(1).max(10)).default(3),
+    ackTimeoutSec: zod4(z.number().positive()).default(60),
+    confirmTimeoutSec: zod4(z.number().positive()).default(300),
+    defaultExpirySec: zod4(z.number().positive()).default(600),
+    maxExpirySec: zod4(z.number().positive()).default(86_400),
+    defaultGuards: guardsSchema.default({}),
+    maxPayloadBytes: zod4(z.number().int().min(256).max(65_536)).default(4096),
+    maxPending: zod4(z.number().int().min(1)).default(1000),
   })
   .strict();
 
 const httpSchema = z
   .object({
-    host: z.string().min(1).default('127.0.0.1'),
+    host: zod4(z.string().min(1)).default('127.0.0.1'),
     port: port.default(8081),
-    token: z.string().min(16, 'must be at least 16 characters').optional(),
+    token: zod4(z.string().min(16, 'must be at least 16 characters')).optional(),
     tokenFile: z.string().optional(),
   })
   .strict();
@@ -156,7 +156,7 @@ const jobsSchema = z
 
 const logSchema = z
   .object({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    level: zod4(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default('info'),
     pretty: z.boolean().default(false),
   })
   .strict();
@@ -168,16 +168,17 @@ export const configSchema = z
       .regex(TOPIC_ID, 'must be 1-64 characters of A-Z a-z 0-9 _ - (it is an MQTT topic level and client id)')
       .default(defaultGatewayId),
     tenant: z.string().regex(TOPIC_ID, 'must be 1-64 characters of A-Z a-z 0-9 _ -').default('default'),
-    listeners: z.array(listenerSchema).min(1, 'needs at least one listener').default([{ host: '0.0.0.0', port: 8888, tcp: true, udp: true }]),
-    limits: limitsSchema.prefault({}),
-    devices: devicesSchema.prefault({}),
-    protocols: protocolsSchema.prefault({}),
-    store: storeSchema.prefault({}),
-    uplink: uplinkSchema.prefault({}),
-    commands: commandsSchema.prefault({}),
-    http: httpSchema.prefault({}),
-    jobs: jobsSchema.prefault({}),
-    log: logSchema.prefault({}),
+    listeners: zod4(z.array(listenerSchema).min(1, 'needs at least one listener')).default([{ host: '0.0.0.0', port: 8888, tcp: true, udp: true }]),
+    // zod 3's default goes through the schema (zod 4's prefault): {} fills in every default inside
+    limits: limitsSchema.default({}),
+    devices: devicesSchema.default({}),
+    protocols: protocolsSchema.default({}),
+    store: storeSchema.default({}),
+    uplink: uplinkSchema.default({}),
+    commands: commandsSchema.default({}),
+    http: httpSchema.default({}),
+    jobs: jobsSchema.default({}),
+    log: logSchema.default({}),
   })
   .strict()
   .superRefine((c, ctx) => {

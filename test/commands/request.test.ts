@@ -38,4 +38,40 @@ describe('command requests', () => {
     const big = parseCommandRequest(Buffer.alloc(5000, 0x20), { maxPayloadBytes: 4096 });
     assert.match(big.ok ? '' : big.detail, /exceeds 4096/);
   });
+
+  it('explains a rejection in the same words, the first five problems', () => {
+    const bad = {
+      ...base(),
+      v: 2,
+      action: 'self_destruct',
+      expiresAt: '2030-01-01T00:00Z',
+      guards: { maxFixAgeSec: 0.5, maxSpeedKmh: 301 },
+      extra: 1,
+      more: 2,
+    };
+    const r = parseCommandRequest(Buffer.from(JSON.stringify(bad)), { maxPayloadBytes: 4096 });
+    assert.deepEqual(r, {
+      ok: false,
+      reason: 'invalid',
+      detail: [
+        'v: Invalid input: expected 1',
+        'action: Invalid option: expected one of "engine_stop"|"engine_resume"',
+        'expiresAt: Invalid ISO datetime',
+        'guards.maxSpeedKmh: Too big: expected number to be <=300',
+        'guards.maxFixAgeSec: Invalid input: expected int, received number',
+      ].join('; '),
+      id: 'c-1',
+      deviceId: '864717003283581',
+      action: 'self_destruct',
+    });
+    const keys = parseCommandRequest(Buffer.from(JSON.stringify({ ...base(), deviceId: 7, extra: 1, more: 2 })), { maxPayloadBytes: 4096 });
+    assert.equal(keys.ok ? '' : keys.detail, 'deviceId: Invalid input: expected string, received number; (root): Unrecognized keys: "extra", "more"');
+  });
+
+  it('counts characters, not UTF-16 units, against the length limits', () => {
+    const emoji = '\u{1F600}';
+    assert.equal(parseCommandRequest(Buffer.from(JSON.stringify({ ...base(), issuedBy: emoji.repeat(128) })), { maxPayloadBytes: 4096 }).ok, true);
+    const long = parseCommandRequest(Buffer.from(JSON.stringify({ ...base(), issuedBy: emoji.repeat(129) })), { maxPayloadBytes: 4096 });
+    assert.equal(long.ok ? '' : long.detail, 'issuedBy: Too big: expected string to have <=128 characters');
+  });
 });

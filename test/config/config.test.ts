@@ -1,7 +1,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.js';
 import { defaultConfig } from '../../src/config/schema.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -59,6 +60,60 @@ describe('config', () => {
     assert.ok(errors.some((e) => e.includes('limits.idleTimeoutSecs: unknown key (did you mean "idleTimeoutSec"?)')));
   });
 
+  it('words every kind of error as it always has, with the hint for a nested typo', () => {
+    const p = file(
+      'wording.yaml',
+      [
+        'listeners:',
+        '  - port: 1.5',
+        '    hots: 0.0.0.0',
+        'limits:',
+        '  maxConnections: 1.0e+20',
+        'store:',
+        '  quotaMb: .inf',
+        '  synchronous: fast',
+        '  groupCommitMs: 99',
+        'uplink:',
+        '  keepaliveSec: "60"',
+        '  protocolVersion: 3',
+        'http:',
+        '  host: ""',
+        // 20 UTF-16 units but 10 characters: too short
+        `  token: "${'\u{1F600}'.repeat(10)}"`,
+        'log:',
+        '  level: loud',
+        '',
+      ].join('\n'),
+    );
+    const r = loadConfig({ file: p, env: {} });
+    assert.deepEqual(r.ok ? [] : r.errors, [
+      'listeners[0].port: Invalid input: expected int, received number',
+      'listeners[0].hots: unknown key (did you mean "host"?)',
+      'limits.maxConnections: Too big: expected int to be <=9007199254740991',
+      'store.quotaMb: Invalid input: expected number, received Infinity',
+      'store.synchronous: Invalid option: expected one of "full"|"normal"',
+      'store.groupCommitMs: Too big: expected number to be <=50',
+      'uplink.protocolVersion: Invalid input',
+      'uplink.keepaliveSec: Invalid input: expected number, received string',
+      'http.host: Too small: expected string to have >=1 characters',
+      'http.token: must be at least 16 characters',
+      'log.level: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
+    ]);
+  });
+
+  it('hints at the closest key at the top level and leaves far-off keys without a hint', () => {
+    const r = loadConfig({ file: file('top.yaml', 'tenat: acme\nsomethingElse: 1\n'), env: {} });
+    assert.deepEqual(r.ok ? [] : r.errors, ['tenat: unknown key (did you mean "tenant"?)', 'somethingElse: unknown key']);
+  });
+
+  it('still checks the rest of the file when it also has an unknown key', () => {
+    const r = loadConfig({ file: file('both.yaml', 'http:\n  host: 0.0.0.0\n  prot: 1\n'), env: {} });
+    assert.deepEqual(r.ok ? [] : r.errors, [
+      'http.prot: unknown key (did you mean "port"?)',
+      'http.host: binding the local HTTP endpoint to 0.0.0.0 (not loopback) requires http.token or http.tokenFile',
+    ]);
+  });
+
   it('refuses a non-loopback HTTP bind without a token', () => {
     const p = file('http.yaml', 'http:\n  host: 0.0.0.0\n');
     const r = loadConfig({ file: p, env: {} });
@@ -92,6 +147,14 @@ describe('config', () => {
     const r2 = loadConfig({ file: file('broken.yaml', 'a: [1, 2\n'), env: {} });
     assert.equal(r2.ok ? 0 : r2.errors.length, 1);
     assert.match(r2.ok ? '' : (r2.errors[0] ?? ''), /not valid YAML/);
+  });
+
+  it('never loads zod 4 itself: only the much smaller zod/v3 inside its package', () => {
+    const src = fileURLToPath(new URL('../../src', import.meta.url));
+    const offenders = readdirSync(src, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .filter((f) => /from\s+['"]zod(\/v4[^'"]*|\/mini)?['"]|import\(\s*['"]zod['"]/.test(readFileSync(join(src, f), 'utf8')));
+    assert.deepEqual(offenders, []);
   });
 
   it('rejects a bad port from the environment', () => {
