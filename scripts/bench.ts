@@ -487,6 +487,7 @@ async function benchMemory(): Promise<void> {
     const firstShare = results['memory']['checkpointWorkerShareAt10000'] as number;
     const secondShare = again['checkpointWorkerShareAt10000'] as number;
     const checkpointRuns = [results['memory']['checkpointsInWindowAt10000'] as number, again['checkpointsInWindowAt10000'] as number];
+    const floodRuns = [results['memory']['floodSwitchesAt10000'] as number, again['floodSwitchesAt10000'] as number];
     // The opt-in V8 setting for boxes short of memory (src/cli/v8-memory.ts), at 10,000 only.
     const small = await memoryFigures({ TKGW_V8_OPTIMIZE_FOR_SIZE: '1' }, '10000');
     results['memory'] = {
@@ -496,6 +497,7 @@ async function benchMemory(): Promise<void> {
       checkpointWorkerShareAt10000: Math.max(firstShare, secondShare),
       checkpointWorkerShareAt10000Runs: [firstShare, secondShare],
       checkpointsInWindowAt10000Runs: checkpointRuns,
+      floodSwitchesAt10000Runs: floodRuns,
       rssMbAt10000OptimizeForSize: small['rssMbAt10000'],
     };
   }
@@ -519,8 +521,10 @@ async function memoryFigures(extraEnv: Record<string, string>, which: 'all' | 'i
      * worker is alive: one more than at idle (the thread pool is already up by then).
      */
     const loopCheckpoints = async () => (await metric(gw, 'tkgw_wal_checkpoints_total{on="between_commits"}')) ?? 0;
-    const at = async (n: number): Promise<{ loggedIn: number; reporting: number; workerShare: number; checkpoints: number }> => {
+    const floodSwitches = async () => (await metric(gw, 'tkgw_flood_mode_switches_total')) ?? 0;
+    const at = async (n: number): Promise<{ loggedIn: number; reporting: number; workerShare: number; checkpoints: number; floodSwitches: number }> => {
       const base = (await status(gw)).records.total;
+      const switchesBefore = await floodSwitches();
       const sims: Sim[] = [];
       const perProcess = 2500;
       for (let i = 0; i * perProcess < n; i++) {
@@ -552,15 +556,17 @@ async function memoryFigures(extraEnv: Record<string, string>, which: 'all' | 'i
         await sleep(250);
       }
       const checkpoints = (await loopCheckpoints()) - checkpointsBefore;
+      // flood mode (V8's own heap growth, the optimizing compiler) since the trackers connected
+      const switches = (await floodSwitches()) - switchesBefore;
       for (const s of sims) s.child.kill('SIGTERM');
       await Promise.all(sims.map((s) => s.exited));
       if (online < n) console.error(`memory: only ${online} of ${n} devices came online`);
       if (recorded < 2 * n) console.error(`memory: only ${recorded} records from ${n} devices (want a login and a report each)`);
-      return { loggedIn, reporting, workerShare: round(withWorker / samples, 2), checkpoints };
+      return { loggedIn, reporting, workerShare: round(withWorker / samples, 2), checkpoints, floodSwitches: switches };
     };
     if (which === '10000') {
       const only = await at(10_000);
-      return { rssMbAt10000: only.reporting, checkpointWorkerShareAt10000: only.workerShare, checkpointsInWindowAt10000: only.checkpoints };
+      return { rssMbAt10000: only.reporting, checkpointWorkerShareAt10000: only.workerShare, checkpointsInWindowAt10000: only.checkpoints, floodSwitchesAt10000: only.floodSwitches };
     }
     const at2000 = await at(2000);
     await sleep(1500);
@@ -571,7 +577,13 @@ async function memoryFigures(extraEnv: Record<string, string>, which: 'all' | 'i
       // The share of the window's samples in which the checkpoint worker (~9-10 MB; under floods
       // only) was alive, and the checkpoints copied between commits during the window.
       ...(at10000 !== undefined
-        ? { rssMbAt10000: at10000.reporting, rssMbAt10000LoggedIn: at10000.loggedIn, checkpointWorkerShareAt10000: at10000.workerShare, checkpointsInWindowAt10000: at10000.checkpoints }
+        ? {
+            rssMbAt10000: at10000.reporting,
+            rssMbAt10000LoggedIn: at10000.loggedIn,
+            checkpointWorkerShareAt10000: at10000.workerShare,
+            checkpointsInWindowAt10000: at10000.checkpoints,
+            floodSwitchesAt10000: at10000.floodSwitches,
+          }
         : {}),
     };
   } finally {

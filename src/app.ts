@@ -9,7 +9,7 @@ import type { GatewayConfig } from './config/schema.js';
 import { IngestService } from './ingest/ingest.js';
 import { DeviceRegistry, trackOf } from './ingest/registry.js';
 import { collectHealth, CpuLoadMeter, FlashWriteMeter } from './ops/health.js';
-import { DEFAULT_FLOOD_RECORDS_PER_SEC, HeapGrowthGovernor, V8_CHOOSES } from './ops/heap-growth.js';
+import { DEFAULT_FLOOD_RECORDS_PER_SEC, HeapGrowthGovernor } from './ops/heap-growth.js';
 import { JobScheduler } from './ops/jobs.js';
 import { OpsHttpServer, type HealthReport } from './ops/http.js';
 import { createStatusPage, DrainHistory } from './ops/page/index.js';
@@ -33,7 +33,8 @@ export interface AppDeps {
   /** systemd notifications; no-ops when not under systemd */
   notify?: { ready(): void; stopping(): void; watchdog(): void; status(text: string): void; watchdogIntervalMs: number | null };
   /** V8's capped old-generation growth, lifted under a flood (src/ops/heap-growth.ts); absent: left alone */
-  heapGrowth?: { cappedPercent: number; apply(percent: number): void; floodRecordsPerSec?: number };
+  /** V8's settings by ingest rate (src/ops/heap-growth.ts); `tkgw start` passes v8-memory's */
+  heapGrowth?: { apply(flood: boolean): void; floodRecordsPerSec?: number };
 }
 
 export interface ListeningAddress {
@@ -56,6 +57,7 @@ export class GatewayApp {
   private readonly flash = new FlashWriteMeter();
   private readonly cpuLoad = new CpuLoadMeter();
   private readonly drain = new DrainHistory();
+  private floodGovernor: HeapGrowthGovernor | undefined;
   private metrics: ReturnType<GatewayApp['metricsRegistry']> | undefined;
   private lastCpuTempC: number | null = null;
   private startedAtMs = 0;
@@ -271,13 +273,16 @@ export class GatewayApp {
     const heap = this.deps.heapGrowth;
     if (heap) {
       const heapLog = log.child({ layer: 'ops' });
-      const governor = new HeapGrowthGovernor(
-        (percent) => {
-          heap.apply(percent);
-          heapLog.info({ heapGrowingPercent: percent }, percent === V8_CHOOSES ? 'ingest flood: V8 heap growth cap lifted' : 'ingest back under the flood rate: V8 heap growth capped again');
+      const governor = (this.floodGovernor = new HeapGrowthGovernor(
+        (flood) => {
+          heap.apply(flood);
+          heapLog.info(
+            { flood },
+            flood ? 'ingest flood: V8 heap growth cap lifted, optimizing compiler on' : "ingest back under the flood rate: V8 heap growth capped, optimizing compiler off",
+          );
         },
-        { cappedPercent: heap.cappedPercent, floodRecordsPerSec: heap.floodRecordsPerSec ?? DEFAULT_FLOOD_RECORDS_PER_SEC },
-      );
+        { floodRecordsPerSec: heap.floodRecordsPerSec ?? DEFAULT_FLOOD_RECORDS_PER_SEC },
+      ));
       const sampleIngest = () => governor.sample(this.ingest.counters.records, this.now());
       sampleIngest();
       this.every(1000, sampleIngest);
@@ -444,6 +449,7 @@ export class GatewayApp {
         return counts;
       },
       devices: () => ({ known: this.registry.size, online: this.registry.onlineCount }),
+      floodMode: () => (this.floodGovernor ? { on: !this.floodGovernor.isCapped, switches: this.floodGovernor.switchCount } : undefined),
     });
   }
 

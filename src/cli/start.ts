@@ -8,7 +8,7 @@ import { loadConfig } from '../config/load.js';
 import { createLogger } from '../ops/logger.js';
 import { createSystemdNotifier } from '../ops/systemd-notify.js';
 import { UserError } from './errors.js';
-import { cappedHeapGrowingPercent, setHeapGrowingPercent } from './v8-memory.js';
+import { governsFloodMode, setFloodMode } from './v8-memory.js';
 
 export interface StartFlags {
   config?: string;
@@ -65,7 +65,7 @@ export async function runGateway(flags: StartFlags): Promise<void> {
     log,
     notify: createSystemdNotifier(process.env),
     uplinkProblems: loaded.uplinkProblems,
-    ...(cappedHeapGrowingPercent > 0 ? { heapGrowth: { cappedPercent: cappedHeapGrowingPercent, apply: setHeapGrowingPercent } } : {}),
+    ...(governsFloodMode ? { heapGrowth: { apply: setFloodMode } } : {}),
   });
   try {
     await app.start();

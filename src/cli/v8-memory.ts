@@ -26,6 +26,17 @@
  * us for the whole process (3 alternating runs each). V8 reads the flag at every collection, so
  * setting it here works. Under a flood the gateway lifts the cap (src/ops/heap-growth.ts).
  *
+ * At a depot's pace `tkgw start` also runs without V8's optimizing compiler (`--no-opt`; the
+ * interpreter and the baseline compiler run everything), and turns it on while ingest floods,
+ * with the heap cap (src/ops/heap-growth.ts). TurboFan's compiled code, the pages of the `node`
+ * binary it runs from and its compile zones were ~9-17 MB of a gateway with 10,000 trackers
+ * reporting every 10 s (60 s probes: 92.2 and 94.3 MB with it off against 101.1 and 111.1 on);
+ * the cost is CPU, 8.8-10.1 % of one core here against 5.0-6.0 % at that load, which a Pi 4 has
+ * to spare at a depot's pace; under a flood, where CPU is what runs short, it is on. V8 reads the
+ * flag at each tiering decision (measured: a hot loop 13x slower after --no-opt at run time, back
+ * to full speed at once after --opt). Code optimized during a flood stays optimized afterwards.
+ * TKGW_V8_OPTIMIZER=always keeps it on throughout.
+ *
  * TKGW_V8_OPTIMIZE_FOR_SIZE=1 also turns on V8's --optimize-for-size for boxes short of memory (a
  * Pi Zero-class board): the old generation grows in smaller steps and V8 optimizes less eagerly.
  * It cost 19-20% more CPU per ingested record on the event loop (3 alternating runs each); a Pi 4
@@ -41,23 +52,28 @@ export function v8FlagsFor(argv: readonly string[], env: NodeJS.ProcessEnv): str
   const growing = env['TKGW_V8_HEAP_GROWING_PERCENT'] ?? '30';
   if (growing !== '0') flags.push(`--heap-growing-percent=${growing}`);
   if (env['TKGW_V8_OPTIMIZE_FOR_SIZE'] === '1') flags.push('--optimize-for-size');
+  if (env['TKGW_V8_OPTIMIZER'] !== 'always') flags.push('--no-opt');
   return flags;
 }
 
 const chosen = v8FlagsFor(process.argv, process.env);
 const growingFlag = chosen.findIndex((f) => f.startsWith('--heap-growing-percent='));
+const optimizerFlag = chosen.indexOf('--no-opt');
+const cappedPercent = growingFlag >= 0 ? Number((chosen[growingFlag] as string).split('=')[1]) : 0;
 
-/** the cap `tkgw start` chose, in percent; 0 when it is off (or for other commands) */
-export const cappedHeapGrowingPercent = growingFlag >= 0 ? Number((chosen[growingFlag] as string).split('=')[1]) : 0;
+/** true when `tkgw start` chose settings that follow the ingest rate (setFloodMode) */
+export const governsFloodMode = growingFlag >= 0 || optimizerFlag >= 0;
 
 /**
- * Sets V8's growth of the old generation past the live heap now and for any worker started later
- * (0: V8's own choice). The gateway lifts its cap under a flood (src/ops/heap-growth.ts).
+ * Under a flood: V8's own heap growth and its optimizing compiler; at a depot's pace: the cap
+ * and no optimizing compiler. Kept in `chosen` too, so a worker started later (the store's
+ * checkpoint worker comes with floods) gets the settings of the moment.
  */
-export function setHeapGrowingPercent(percent: number): void {
-  if (growingFlag < 0) return;
-  chosen[growingFlag] = `--heap-growing-percent=${percent}`;
-  v8.setFlagsFromString(chosen[growingFlag] as string);
+export function setFloodMode(flood: boolean): void {
+  const changed: string[] = [];
+  if (growingFlag >= 0) changed.push((chosen[growingFlag] = `--heap-growing-percent=${flood ? 0 : cappedPercent}`));
+  if (optimizerFlag >= 0) changed.push((chosen[optimizerFlag] = flood ? '--opt' : '--no-opt'));
+  for (const flag of changed) v8.setFlagsFromString(flag);
 }
 
 function applyV8Flags(): void {

@@ -1,20 +1,19 @@
 /**
- * How far V8 may grow the old generation past the live heap, by load. At a depot's pace (10,000
- * trackers every 10 s is 1,000 records/s) memory is what the box runs short of, so the growth is
- * capped (src/cli/v8-memory.ts has the measurements). Under a flood (trackers emptying their own
- * buffers after an outage) every record's objects outlive the small young generation while they
- * wait for their group commit, so promoted garbage arrives at tens of MB/s and a capped heap
- * mark-compacts four times as often: 12 vs 3 mark-compacts in one flood, ~10% fewer records/s
- * (8 alternating ingest runs each) with CPU the only thing short. So the cap is lifted while the
- * ingest rate is above `floodRecordsPerSec` and put back once it falls below half of it (the
- * half keeps a rate near the threshold from switching every second).
+ * V8's settings by load. At a depot's pace (10,000 trackers every 10 s is 1,000 records/s) memory
+ * is what the box runs short of: the old generation's growth past the live heap is capped and
+ * the optimizing compiler is off (src/cli/v8-memory.ts has the measurements). Under a flood
+ * (trackers emptying their own buffers after an outage) CPU is: every record's objects outlive the
+ * small young generation while they wait for their group commit, so promoted garbage arrives at
+ * tens of MB/s and a capped heap mark-compacts four times as often (12 vs 3 mark-compacts in one
+ * flood, ~10% fewer records/s over 8 alternating ingest runs each), and unoptimized code takes
+ * 1.5-2x the CPU per record. So flood mode holds while the ingest rate is above
+ * `floodRecordsPerSec` and ends once it falls below half of it (the half keeps a rate near the
+ * threshold from switching every second).
  *
- * No I/O of its own: the caller samples the ingest counter and applies the setting.
+ * No I/O of its own: the caller samples the ingest counter and applies the mode.
  */
 export interface HeapGrowthOptions {
-  /** the cap in percent of the live heap, > 0 */
-  cappedPercent: number;
-  /** records/s above which the cap is lifted */
+  /** records/s above which flood mode starts */
   floodRecordsPerSec: number;
 }
 
@@ -24,9 +23,6 @@ export interface HeapGrowthOptions {
  */
 export const DEFAULT_FLOOD_RECORDS_PER_SEC = 5000;
 
-/** what V8's --heap-growing-percent takes for "V8's own choice" */
-export const V8_CHOOSES = 0;
-
 export class HeapGrowthGovernor {
   private lastTotal: number | undefined;
   private lastMs = 0;
@@ -34,16 +30,16 @@ export class HeapGrowthGovernor {
   private switches = 0;
 
   constructor(
-    private readonly apply: (percent: number) => void,
+    private readonly apply: (flood: boolean) => void,
     private readonly options: HeapGrowthOptions,
   ) {}
 
-  /** true while the cap holds */
+  /** true while the depot-pace settings hold (not in flood mode) */
   get isCapped(): boolean {
     return this.capped;
   }
 
-  /** times the cap was lifted or put back */
+  /** times flood mode started or ended */
   get switchCount(): number {
     return this.switches;
   }
@@ -59,11 +55,11 @@ export class HeapGrowthGovernor {
     if (this.capped && perSec > this.options.floodRecordsPerSec) {
       this.capped = false;
       this.switches++;
-      this.apply(V8_CHOOSES);
+      this.apply(true);
     } else if (!this.capped && perSec < this.options.floodRecordsPerSec / 2) {
       this.capped = true;
       this.switches++;
-      this.apply(this.options.cappedPercent);
+      this.apply(false);
     }
   }
 }

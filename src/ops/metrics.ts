@@ -24,6 +24,8 @@ export interface MetricsSource {
   uplink(): UplinkMetrics | undefined;
   commandStates(): Record<string, number>;
   devices(): { known: number; online: number };
+  /** V8's flood mode (src/ops/heap-growth.ts); undefined when the settings do not follow the load */
+  floodMode(): { on: boolean; switches: number } | undefined;
 }
 
 export function createMetricsRegistry(source: MetricsSource): client.Registry {
@@ -151,6 +153,14 @@ export function createMetricsRegistry(source: MetricsSource): client.Registry {
     const d = source.devices();
     g.set({ state: 'known' }, d.known);
     g.set({ state: 'online' }, d.online);
+  });
+  gauge('tkgw_flood_mode', "1 while ingest floods: V8's own heap growth and its optimizing compiler (0: a depot's pace, capped and off)", [], (g) => {
+    const f = source.floodMode();
+    if (f) g.set(f.on ? 1 : 0);
+  });
+  counter('tkgw_flood_mode_switches_total', 'times flood mode started or ended', [], (add) => {
+    const f = source.floodMode();
+    if (f) add({}, f.switches);
   });
   return registry;
 }

@@ -41,10 +41,10 @@ describe('production environment', () => {
   });
 
   it('`start` keeps the young generation small unless told not to; other commands keep V8 defaults', () => {
-    assert.deepEqual(v8FlagsFor(['node', 'cli.js', 'start'], {}), ['--semi-space-growth-factor=1', '--heap-growing-percent=30']);
-    assert.deepEqual(v8FlagsFor(['node', 'cli.js', 'start'], { TKGW_V8_FIXED_YOUNG_GEN: '0', TKGW_V8_HEAP_GROWING_PERCENT: '0' }), []);
-    assert.deepEqual(v8FlagsFor(['node', 'cli.js', 'start'], { TKGW_V8_HEAP_GROWING_PERCENT: '50' }), ['--semi-space-growth-factor=1', '--heap-growing-percent=50']);
-    assert.deepEqual(v8FlagsFor(['node', 'cli.js', 'start'], { TKGW_V8_OPTIMIZE_FOR_SIZE: '1' }), ['--semi-space-growth-factor=1', '--heap-growing-percent=30', '--optimize-for-size']);
+    assert.deepEqual(v8FlagsFor(['node', 'cli.js', 'start'], {}), ['--semi-space-growth-factor=1', '--heap-growing-percent=30', '--no-opt']);
+    assert.deepEqual(v8FlagsFor(['node', 'cli.js', 'start'], { TKGW_V8_FIXED_YOUNG_GEN: '0', TKGW_V8_HEAP_GROWING_PERCENT: '0', TKGW_V8_OPTIMIZER: 'always' }), []);
+    assert.deepEqual(v8FlagsFor(['node', 'cli.js', 'start'], { TKGW_V8_HEAP_GROWING_PERCENT: '50' }), ['--semi-space-growth-factor=1', '--heap-growing-percent=50', '--no-opt']);
+    assert.deepEqual(v8FlagsFor(['node', 'cli.js', 'start'], { TKGW_V8_OPTIMIZE_FOR_SIZE: '1' }), ['--semi-space-growth-factor=1', '--heap-growing-percent=30', '--optimize-for-size', '--no-opt']);
     assert.deepEqual(v8FlagsFor(['node', 'cli.js', 'simulate'], {}), []);
   });
 
@@ -60,6 +60,37 @@ describe('production environment', () => {
     ].join('\n');
     const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
     assert.ok(Number(out) <= 4 * 1024 * 1024, `new space ${out} bytes`);
+  });
+
+  it('`start` runs without the optimizing compiler at a depot\'s pace and with it in flood mode', () => {
+    // V8's own optimization status (--allow-natives-syntax): bit 6 is "compiled by TurboFan". A
+    // function run hot enough to be optimized many times over stays unoptimized until flood mode,
+    // is optimized then, and after flood mode a new hot function is not.
+    const dir = mkdtempSync(join(tmpdir(), 'tkgw-v8-'));
+    try {
+      const script = join(dir, 'probe.mjs');
+      writeFileSync(
+        script,
+        [
+          `const { setFloodMode } = await import('${new URL('../../dist/', import.meta.url).href}cli/v8-memory.js');`,
+          'const TURBOFANNED = 1 << 6;',
+          // two literals: closures of one literal share what V8 learnt about it
+          'const depot = (n) => { let s = 0; for (let i = 0; i < n; i++) s = (s * 31 + (i ^ (s >>> 3))) | 0; return s; };',
+          'const after = (n) => { let s = 1; for (let i = 0; i < n; i++) s = (s * 37 + (i ^ (s >>> 5))) | 0; return s; };',
+          'const heat = (f) => { let x = 0; for (let k = 0; k < 3000; k++) x ^= f(2000); return x; };',
+          'const optimized = (f) => (%GetOptimizationStatus(f) & TURBOFANNED) !== 0;',
+          'heat(depot); const atDepotPace = optimized(depot);',
+          'setFloodMode(true); heat(depot); const inFlood = optimized(depot);',
+          'setFloodMode(false); heat(after); const afterFlood = optimized(after);',
+          'process.stdout.write(JSON.stringify([atDepotPace, inFlood, afterFlood]));',
+        ].join('\n'),
+      );
+      const run = (env: NodeJS.ProcessEnv) => JSON.parse(execFileSync(process.execPath, ['--allow-natives-syntax', script, 'start'], { encoding: 'utf8', env: { ...process.env, ...env } })) as boolean[];
+      assert.deepEqual(run({}), [false, true, false]);
+      assert.deepEqual(run({ TKGW_V8_OPTIMIZER: 'always' }), [true, true, true]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("`start` keeps the old generation's growth past the live heap to 30 %", () => {
@@ -87,7 +118,8 @@ describe('production environment', () => {
         ].join('\n'),
       );
       const max = (env: NodeJS.ProcessEnv) => Number(execFileSync(process.execPath, [script, 'start'], { encoding: 'utf8', env: { ...process.env, ...env } }));
-      const capped = max({});
+      // the optimizer on, as under the flood this garbage stands for (it changes nothing here but speed)
+      const capped = max({ TKGW_V8_OPTIMIZER: 'always' });
       assert.ok(capped <= 64 * 1024 * 1024, `old space reached ${(capped / 1048576).toFixed(1)} MB`);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,12 +1,14 @@
 /**
- * V8's old-generation growth cap comes off under an ingest flood and goes back on after it, with
- * a gap between the two rates so a rate near the threshold does not switch it every second.
+ * Flood mode (V8's own heap growth and its optimizing compiler) starts under an ingest flood and
+ * ends after it, with a gap between the two rates so a rate near the threshold does not switch it
+ * every second; v8-memory turns the mode into V8's flags.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway } from '../helpers/gateway.js';
+import { freePort } from '../helpers/broker.js';
 import { TestClient, waitFor } from '../helpers/net.js';
-import { HeapGrowthGovernor, V8_CHOOSES } from '../../src/ops/heap-growth.js';
+import { HeapGrowthGovernor } from '../../src/ops/heap-growth.js';
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {
@@ -14,32 +16,32 @@ after(async () => {
 });
 
 describe('heap growth by load', () => {
-  it('lifts the cap above the flood rate and puts it back below half of it', () => {
-    const applied: number[] = [];
-    const g = new HeapGrowthGovernor((p) => applied.push(p), { cappedPercent: 30, floodRecordsPerSec: 5000 });
+  it('starts flood mode above the flood rate and ends it below half of it', () => {
+    const applied: boolean[] = [];
+    const g = new HeapGrowthGovernor((flood) => applied.push(flood), { floodRecordsPerSec: 5000 });
     g.sample(0, 0); // the first sample only sets the baseline
     g.sample(1000, 1000); // 1,000/s: a depot's pace
     assert.deepEqual(applied, []);
     assert.equal(g.isCapped, true);
     g.sample(9000, 2000); // 8,000/s
-    assert.deepEqual(applied, [V8_CHOOSES]);
+    assert.deepEqual(applied, [true]);
     assert.equal(g.isCapped, false);
     g.sample(12_000, 3000); // 3,000/s: below the flood rate, above half of it: stays lifted
     g.sample(24_000, 5000); // 6,000/s over 2 s
-    assert.deepEqual(applied, [V8_CHOOSES]);
+    assert.deepEqual(applied, [true]);
     g.sample(26_000, 6000); // 2,000/s
-    assert.deepEqual(applied, [V8_CHOOSES, 30]);
+    assert.deepEqual(applied, [true, false]);
     assert.equal(g.isCapped, true);
     g.sample(26_000, 6000); // no time elapsed: ignored
     g.sample(26_500, 7000);
-    assert.deepEqual(applied, [V8_CHOOSES, 30]);
+    assert.deepEqual(applied, [true, false]);
     assert.equal(g.switchCount, 2);
   });
 
-  it('the gateway lifts the cap while trackers flood it and restores it when they calm down', async () => {
-    const applied: number[] = [];
+  it('the gateway goes to flood mode while trackers flood it and back when they calm down', async () => {
+    const applied: boolean[] = [];
     // A low flood rate, so the test does not depend on how fast this machine ingests.
-    const gw = await startGateway({}, undefined, { heapGrowth: { cappedPercent: 30, floodRecordsPerSec: 50, apply: (p) => applied.push(p) } });
+    const gw = await startGateway({ http: { port: await freePort() } }, undefined, { heapGrowth: { floodRecordsPerSec: 50, apply: (flood) => applied.push(flood) } });
     cleanups.push(() => gw.stop());
     const c = await TestClient.connect(gw.port);
     cleanups.push(() => c.destroy());
@@ -48,8 +50,11 @@ describe('heap growth by load', () => {
     c.send(frames);
     await waitFor(() => gw.app.ingest.counters.records >= 400, 'the 400 reports to be stored', 10_000);
     await waitFor(() => applied.length >= 1, 'the cap to come off', 5000);
-    assert.equal(applied[0], V8_CHOOSES);
+    assert.equal(applied[0], true);
     await waitFor(() => applied.length >= 2, 'the cap to come back once the reports stop', 5000);
-    assert.equal(applied[1], 30);
+    assert.equal(applied[1], false);
+    const metrics = await (await fetch(`http://127.0.0.1:${gw.httpPort}/metrics`)).text();
+    assert.match(metrics, /^tkgw_flood_mode 0$/m);
+    assert.match(metrics, /^tkgw_flood_mode_switches_total 2$/m);
   });
 });
