@@ -10,6 +10,14 @@
  * `floodRecordsPerSec` and ends once it falls below half of it (the half keeps a rate near the
  * threshold from switching every second).
  *
+ * The rate is what arrived in the last RATE_WINDOW_MS over at least that long, not over the last
+ * second: trackers that report in step (a depot's units after a power cut all start their 10 s
+ * cycle together, and so does the bench's simulator) send 10,000 reports within about a second
+ * every 10 s, and 10,000 logins make ~20,000 rows. Measured per second, those waves switched
+ * flood mode 16 times in one bench window and its optimized code stayed (100.8 MB against 95.6
+ * in the gateway without switches). Over 5 s a wave is 2,000/s and a login storm 4,000/s, while
+ * a flood of 75,000/s still reaches the threshold within a second (a Pi 4's ~15,000/s within two).
+ *
  * No I/O of its own: the caller samples the ingest counter and applies the mode.
  */
 export interface HeapGrowthOptions {
@@ -23,9 +31,12 @@ export interface HeapGrowthOptions {
  */
 export const DEFAULT_FLOOD_RECORDS_PER_SEC = 5000;
 
+/** the rate is measured over this window, and over no less */
+export const RATE_WINDOW_MS = 5000;
+
 export class HeapGrowthGovernor {
-  private lastTotal: number | undefined;
-  private lastMs = 0;
+  /** the samples of the last RATE_WINDOW_MS, oldest first (six at one a second) */
+  private samples: Array<{ total: number; ms: number }> = [];
   private capped = true;
   private switches = 0;
 
@@ -46,12 +57,14 @@ export class HeapGrowthGovernor {
 
   /** Called about once a second with the records ingested so far. */
   sample(recordsTotal: number, nowMs: number): void {
-    const previous = this.lastTotal;
-    const elapsedMs = nowMs - this.lastMs;
-    this.lastTotal = recordsTotal;
-    this.lastMs = nowMs;
-    if (previous === undefined || elapsedMs <= 0) return;
-    const perSec = ((recordsTotal - previous) * 1000) / elapsedMs;
+    const newest = this.samples[this.samples.length - 1];
+    if (newest && nowMs <= newest.ms) return;
+    this.samples.push({ total: recordsTotal, ms: nowMs });
+    // Keep one sample at or beyond the window's start, so the window is always covered.
+    while (this.samples.length > 2 && nowMs - (this.samples[1] as { ms: number }).ms >= RATE_WINDOW_MS) this.samples.shift();
+    const oldest = this.samples[0] as { total: number; ms: number };
+    if (oldest.ms === nowMs) return;
+    const perSec = ((recordsTotal - oldest.total) * 1000) / Math.max(RATE_WINDOW_MS, nowMs - oldest.ms);
     if (this.capped && perSec > this.options.floodRecordsPerSec) {
       this.capped = false;
       this.switches++;
