@@ -8,17 +8,23 @@
  * on another core, as it did before. One checkpoint runs at a time, whichever does it.
  */
 import type { CheckpointReason, Checkpointer } from './checkpointer.js';
+import { SerialRunner } from './serial-runner.js';
 
 /** WAL thresholds crossed closer together than this are a flood: the worker copies */
 export const FLOOD_REQUEST_GAP_MS = 10_000;
 
 export class AdaptiveCheckpointer implements Checkpointer {
-  private running = false;
-  private again = false;
   private closed = false;
   private flood = false;
   private lastBytesRequestMs = Number.NEGATIVE_INFINITY;
-  private waiters: Array<() => void> = [];
+  private readonly runner = new SerialRunner(
+    async () => {
+      const target = this.flood ? this.onWorker : this.onLoop;
+      target.request();
+      await target.idle();
+    },
+    () => this.closed,
+  );
 
   constructor(
     readonly onLoop: Checkpointer,
@@ -47,33 +53,16 @@ export class AdaptiveCheckpointer implements Checkpointer {
     } else {
       this.flood &&= sinceThreshold < this.floodGapMs;
     }
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.runAll();
+    this.runner.request();
   }
 
   idle(): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return this.runner.idle();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await this.idle();
     await Promise.all([this.onLoop.close(), this.onWorker.close()]);
-  }
-
-  private async runAll(): Promise<void> {
-    do {
-      this.again = false;
-      const target = this.flood ? this.onWorker : this.onLoop;
-      target.request();
-      await target.idle();
-    } while (this.again && !this.closed);
-    this.running = false;
-    for (const w of this.waiters.splice(0)) w();
   }
 }

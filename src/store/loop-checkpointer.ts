@@ -25,6 +25,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { Checkpointer, CheckpointLogger } from './checkpointer.js';
+import { SerialRunner } from './serial-runner.js';
 
 export type FileSync = (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
 
@@ -39,10 +40,11 @@ export interface LoopCheckpointerOptions {
 
 export class LoopCheckpointer implements Checkpointer {
   completed = 0;
-  private running = false;
-  private again = false;
   private closed = false;
-  private waiters: Array<() => void> = [];
+  private readonly runner = new SerialRunner(
+    () => this.runOnce(),
+    () => this.closed,
+  );
   private reader: Database.Database | undefined;
   private snapshotRead: Database.Statement | undefined;
   private pinned = false;
@@ -64,19 +66,12 @@ export class LoopCheckpointer implements Checkpointer {
 
   /** Asks for a checkpoint; one runs at a time, and a request during one runs right after it. */
   request(): void {
-    if (this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.runAll();
+    this.runner.request();
   }
 
   /** Resolves when no checkpoint is running (tests, shutdown). */
   idle(): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return this.runner.idle();
   }
 
   /**
@@ -94,19 +89,14 @@ export class LoopCheckpointer implements Checkpointer {
     this.walFd = this.dbFd = undefined;
   }
 
-  private async runAll(): Promise<void> {
-    do {
-      this.again = false;
-      try {
-        await this.checkpoint();
-        this.completed++;
-        if (!this.closed) this.options.onComplete?.();
-      } catch (err) {
-        this.log.warn({ err: String(err), snapshotPinned: this.pinned }, 'WAL checkpoint failed');
-      }
-    } while (this.again && !this.closed);
-    this.running = false;
-    for (const w of this.waiters.splice(0)) w();
+  private async runOnce(): Promise<void> {
+    try {
+      await this.checkpoint();
+      this.completed++;
+      if (!this.closed) this.options.onComplete?.();
+    } catch (err) {
+      this.log.warn({ err: String(err), snapshotPinned: this.pinned }, 'WAL checkpoint failed');
+    }
   }
 
   private async checkpoint(): Promise<void> {
