@@ -16,7 +16,8 @@
  * every 10 s, and 10,000 logins make ~20,000 rows. Measured per second, those waves switched
  * flood mode 16 times in one bench window and its optimized code stayed (100.8 MB against 95.6
  * in the gateway without switches). Over 5 s a wave is 2,000/s and a login storm 4,000/s, while
- * a flood of 75,000/s still reaches the threshold within a second (a Pi 4's ~15,000/s within two).
+ * a flood of 75,000/s still reaches the threshold within half a second (a Pi 4's ~15,000/s within
+ * two), sampled four times a second.
  *
  * No I/O of its own: the caller samples the ingest counter and applies the mode.
  */
@@ -35,7 +36,7 @@ export const DEFAULT_FLOOD_RECORDS_PER_SEC = 5000;
 export const RATE_WINDOW_MS = 5000;
 
 export class HeapGrowthGovernor {
-  /** the samples of the last RATE_WINDOW_MS, oldest first (six at one a second) */
+  /** the samples of the last RATE_WINDOW_MS, oldest first (21 at four a second) */
   private samples: Array<{ total: number; ms: number }> = [];
   private capped = true;
   private switches = 0;
@@ -55,7 +56,7 @@ export class HeapGrowthGovernor {
     return this.switches;
   }
 
-  /** Called about once a second with the records ingested so far. */
+  /** Called a few times a second with the records ingested so far. */
   sample(recordsTotal: number, nowMs: number): void {
     const newest = this.samples[this.samples.length - 1];
     if (newest && nowMs <= newest.ms) return;
