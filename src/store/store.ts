@@ -469,32 +469,27 @@ export class Store {
 
   /**
    * With synchronous=full: runs `work` with synchronous=NORMAL, so its commit takes no fsync of
-   * its own, then sets FULL again for everything else (commands, the audit, the registry). A
-   * failure to set FULL again is logged, not thrown: the work is committed, and the next call
-   * sets both again.
+   * its own, then sets FULL again for everything else (commands, the audit, the registry).
    */
   private withoutOwnSync<T>(work: () => T): T {
-    if (!this.asyncSync) return work();
-    this.setSynchronous('NORMAL');
+    return this.asyncSync ? this.withSynchronous('NORMAL', work) : work();
+  }
+
+  /**
+   * Runs `work` at `level`, then sets the configured level again. A failure to set it again is
+   * logged, not thrown: the work is done, and the next call sets both again.
+   */
+  private withSynchronous<T>(level: 'OFF' | 'NORMAL', work: () => T): T {
+    this.setSynchronous(level);
     try {
       return work();
     } finally {
-      this.restoreFullSync();
-    }
-  }
-
-  /** The configured level again, logged rather than thrown as in restoreFullSync. */
-  private restoreSynchronous(): void {
-    if (this.asyncSync) this.restoreFullSync();
-    else this.setSynchronous('NORMAL');
-  }
-
-  private restoreFullSync(): void {
-    if (!this.asyncSync) return;
-    try {
-      this.setSynchronous('FULL');
-    } catch (err) {
-      this.log.error({ err: String(err) }, 'PRAGMA synchronous = FULL failed');
+      const configured = this.asyncSync ? 'FULL' : 'NORMAL';
+      try {
+        this.setSynchronous(configured);
+      } catch (err) {
+        this.log.error({ err: String(err) }, `PRAGMA synchronous = ${configured} failed`);
+      }
     }
   }
 
@@ -797,7 +792,7 @@ export class Store {
         let to = from;
         while (i + 1 < sorted.length && (sorted[i + 1] as number) <= to + 1) to = sorted[++i] as number;
         i++;
-        n += this.deleteRange(from, to);
+        n += this.deleteSeqRange(from, to);
       }
       return n;
     })());
@@ -805,7 +800,7 @@ export class Store {
 
   deleteUpTo(seq: number): number {
     this.assertOpen();
-    return this.withoutOwnSync(() => this.db.transaction(() => this.deleteRange(0, seq))());
+    return this.withoutOwnSync(() => this.db.transaction(() => this.deleteSeqRange(0, seq))());
   }
 
   /**
@@ -813,7 +808,7 @@ export class Store {
    * backlog counters, summed by SQLite: DELETE ... RETURNING built a JS object per deleted row,
    * which was 39% of the event loop at full drain (2.2 us a row).
    */
-  private deleteRange(from: number, to: number): number {
+  private deleteSeqRange(from: number, to: number): number {
     const sums = this.stmts.rangeSums.all(from, to) as Array<{ lane: Lane; protected: number; n: number; b: number }>;
     this.stmts.deleteRangeAll.run(from, to);
     let n = 0;
@@ -1023,12 +1018,7 @@ export class Store {
 
   /** The loop checkpointer's copy: its fsyncs run on the thread pool around it. */
   private copyWalWithoutSync(): void {
-    this.setSynchronous('OFF');
-    try {
-      this.db.pragma('wal_checkpoint(PASSIVE)');
-    } finally {
-      this.restoreSynchronous();
-    }
+    this.withSynchronous('OFF', () => this.db.pragma('wal_checkpoint(PASSIVE)'));
   }
 
   /** background checkpoints completed (tests, metrics) */
