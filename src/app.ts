@@ -32,8 +32,7 @@ export interface AppDeps {
   uplinkProblems?: string[];
   /** systemd notifications; no-ops when not under systemd */
   notify?: { ready(): void; stopping(): void; watchdog(): void; status(text: string): void; watchdogIntervalMs: number | null };
-  /** V8's capped old-generation growth, lifted under a flood (src/ops/heap-growth.ts); absent: left alone */
-  /** V8's settings by ingest rate (src/ops/heap-growth.ts); `tkgw start` passes v8-memory's */
+  /** V8's settings by ingest rate (src/ops/heap-growth.ts); `tkgw start` passes v8-memory's; absent: left alone */
   heapGrowth?: { apply(flood: boolean): void; floodRecordsPerSec?: number };
 }
 
@@ -270,25 +269,24 @@ export class GatewayApp {
     };
     sampleDrain();
     this.every(10_000, sampleDrain);
+    // One notion of a flood for the whole gateway: where checkpoints copy, and V8's settings when
+    // `tkgw start` hands them over (deps.heapGrowth).
     const heap = this.deps.heapGrowth;
-    if (heap) {
-      const heapLog = log.child({ layer: 'ops' });
-      const governor = (this.floodGovernor = new HeapGrowthGovernor(
-        (flood) => {
-          heap.apply(flood);
-          heapLog.info(
-            { flood },
-            flood ? 'ingest flood: V8 heap growth cap lifted, optimizing compiler on' : "ingest back under the flood rate: V8 heap growth capped, optimizing compiler off",
-          );
-        },
-        { floodRecordsPerSec: heap.floodRecordsPerSec ?? DEFAULT_FLOOD_RECORDS_PER_SEC },
-      ));
-      const sampleIngest = () => governor.sample(this.ingest.counters.records, this.now());
-      sampleIngest();
-      // Often, so a flood gets the optimizing compiler within ~0.5 s; the governor's 5 s window,
-      // not the sampling, is what keeps waves of reports and login storms from switching it.
-      this.every(250, sampleIngest);
-    }
+    const floodLog = log.child({ layer: 'ops' });
+    const governor = (this.floodGovernor = new HeapGrowthGovernor(
+      (flood) => {
+        store.setFloodMode(flood);
+        heap?.apply(flood);
+        const v8 = heap ? (flood ? ', V8 heap growth cap lifted, optimizing compiler on' : ', V8 heap growth capped, optimizing compiler off') : '';
+        floodLog.info({ flood }, flood ? `ingest flood: checkpoints on the worker thread${v8}` : `ingest back under the flood rate: checkpoints between commits${v8}`);
+      },
+      { floodRecordsPerSec: heap?.floodRecordsPerSec ?? DEFAULT_FLOOD_RECORDS_PER_SEC },
+    ));
+    const sampleIngest = () => governor.sample(this.ingest.counters.records, this.now());
+    sampleIngest();
+    // Often, so a flood gets the optimizing compiler within ~0.5 s; the governor's 5 s window,
+    // not the sampling, is what keeps waves of reports and login storms from switching it.
+    this.every(250, sampleIngest);
     this.jobs = new JobScheduler(log.child({ layer: 'jobs' }));
     const j = config.jobs;
     this.jobs.add('health', j.healthCron, async () => {

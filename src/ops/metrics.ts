@@ -24,7 +24,7 @@ export interface MetricsSource {
   uplink(): UplinkMetrics | undefined;
   commandStates(): Record<string, number>;
   devices(): { known: number; online: number };
-  /** V8's flood mode (src/ops/heap-growth.ts); undefined when the settings do not follow the load */
+  /** the ingest governor's flood mode (src/ops/heap-growth.ts); undefined before the gateway starts */
   floodMode(): { on: boolean; switches: number } | undefined;
 }
 
@@ -154,7 +154,7 @@ export function createMetricsRegistry(source: MetricsSource): client.Registry {
     g.set({ state: 'known' }, d.known);
     g.set({ state: 'online' }, d.online);
   });
-  gauge('tkgw_flood_mode', "1 while ingest floods: V8's own heap growth and its optimizing compiler (0: a depot's pace, capped and off)", [], (g) => {
+  gauge('tkgw_flood_mode', "1 while ingest floods: checkpoints on the worker thread and, under tkgw start, V8's own heap growth and its optimizing compiler (0: a depot's pace)", [], (g) => {
     const f = source.floodMode();
     if (f) g.set(f.on ? 1 : 0);
   });

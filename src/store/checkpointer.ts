@@ -15,17 +15,11 @@ export interface CheckpointLogger {
   warn(o: object, m?: string): void;
 }
 
-/**
- * why a checkpoint is asked for: the WAL grew by the store's threshold ('bytes'), or the ops
- * job's schedule (or an operator) asked ('scheduled')
- */
-export type CheckpointReason = 'bytes' | 'scheduled';
-
 /** What the store needs of a checkpointer that runs off its commit path. */
 export interface Checkpointer {
   /** checkpoints completed (tests and metrics) */
   readonly completed: number;
-  request(reason?: CheckpointReason): void;
+  request(): void;
   idle(): Promise<void>;
   close(): Promise<void>;
 }

@@ -235,6 +235,7 @@ export class Store {
   /** highest seq known durable; readers never see past it (a seq the cloud saw must survive) */
   private durableSeq: number;
   private readonly checkpointer: Checkpointer | undefined;
+  private readonly adaptiveCheckpointer: AdaptiveCheckpointer | undefined;
   private readonly loopCheckpointer: LoopCheckpointer | undefined;
   private readonly workerCheckpointer: BackgroundCheckpointer | undefined;
   private readonly checkpointAfterBytes: number;
@@ -348,10 +349,10 @@ export class Store {
         this.loopCheckpointer = new LoopCheckpointer(path, () => this.copyWalWithoutSync(), log, { onComplete, walSync: options.walSync, dbSync: options.dbSync });
       }
       if (on !== 'loop') this.workerCheckpointer = new BackgroundCheckpointer(path, log, { onComplete });
-      this.checkpointer =
-        this.loopCheckpointer && this.workerCheckpointer
-          ? new AdaptiveCheckpointer(this.loopCheckpointer, this.workerCheckpointer, this.now)
-          : (this.loopCheckpointer ?? this.workerCheckpointer);
+      if (this.loopCheckpointer && this.workerCheckpointer) {
+        this.adaptiveCheckpointer = new AdaptiveCheckpointer(this.loopCheckpointer, this.workerCheckpointer);
+      }
+      this.checkpointer = this.adaptiveCheckpointer ?? this.loopCheckpointer ?? this.workerCheckpointer;
     }
     this.recountBacklog();
   }
@@ -987,7 +988,7 @@ export class Store {
     this.assertOpen();
     if (mode === 'PASSIVE' && this.checkpointer) {
       this.walBytesAtRequest = this.walBytesSinceCheckpoint;
-      this.checkpointer.request('scheduled');
+      this.checkpointer.request();
       return;
     }
     this.db.pragma(`wal_checkpoint(${mode})`);
@@ -1016,6 +1017,14 @@ export class Store {
     this.walBytesAtRequest = 0;
   }
 
+  /**
+   * Ingest floods (the app's governor decides): background checkpoints copy on the worker thread
+   * while one lasts, between commits otherwise. No effect with checkpointOn 'loop' or 'worker'.
+   */
+  setFloodMode(flood: boolean): void {
+    this.adaptiveCheckpointer?.setFlood(flood);
+  }
+
   /** The loop checkpointer's copy: its fsyncs run on the thread pool around it. */
   private copyWalWithoutSync(): void {
     this.withSynchronous('OFF', () => this.db.pragma('wal_checkpoint(PASSIVE)'));
@@ -1038,7 +1047,7 @@ export class Store {
       // Once per threshold's worth of bytes, not after every commit while one runs.
       if (this.walBytesAtRequest === 0 || written - this.walBytesAtRequest >= this.checkpointAfterBytes) {
         this.walBytesAtRequest = written;
-        this.checkpointer.request('bytes');
+        this.checkpointer.request();
       }
       return;
     }
