@@ -13,6 +13,24 @@ import { fileURLToPath } from 'node:url';
 import { unitEnvironment } from '../../scripts/unit-env.js';
 import { v8FlagsFor } from '../../src/cli/v8-memory.js';
 
+const DIST = new URL('../../dist/', import.meta.url).href;
+
+/**
+ * Runs `lines` as a module in a fresh node with argv[2] `start`, as the gateway runs, so
+ * v8-memory chooses its flags; returns what it wrote to stdout. `lines` gets a temporary
+ * directory of its own for any files.
+ */
+function probeStart(lines: (dir: string) => string[], nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tkgw-v8-'));
+  try {
+    const script = join(dir, 'probe.mjs');
+    writeFileSync(script, lines(dir).join('\n'));
+    return execFileSync(process.execPath, [...nodeArgs, script, 'start'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const wantsOptimizeForSize = (argv: string[], env: NodeJS.ProcessEnv) => v8FlagsFor(argv, env).includes('--optimize-for-size');
 
 const UNIT = fileURLToPath(new URL('../../systemd/tk100b-gateway.service', import.meta.url));
@@ -66,94 +84,70 @@ describe('production environment', () => {
     // V8's own optimization status (--allow-natives-syntax): bit 6 is "compiled by TurboFan". A
     // function run hot enough to be optimized many times over stays unoptimized until flood mode,
     // is optimized then, and after flood mode a new hot function is not.
-    const dir = mkdtempSync(join(tmpdir(), 'tkgw-v8-'));
-    try {
-      const script = join(dir, 'probe.mjs');
-      writeFileSync(
-        script,
-        [
-          `const { setFloodMode } = await import('${new URL('../../dist/', import.meta.url).href}cli/v8-memory.js');`,
-          'const TURBOFANNED = 1 << 6;',
-          // two literals: closures of one literal share what V8 learnt about it
-          'const depot = (n) => { let s = 0; for (let i = 0; i < n; i++) s = (s * 31 + (i ^ (s >>> 3))) | 0; return s; };',
-          'const after = (n) => { let s = 1; for (let i = 0; i < n; i++) s = (s * 37 + (i ^ (s >>> 5))) | 0; return s; };',
-          'const heat = (f) => { let x = 0; for (let k = 0; k < 3000; k++) x ^= f(2000); return x; };',
-          'const optimized = (f) => (%GetOptimizationStatus(f) & TURBOFANNED) !== 0;',
-          'heat(depot); const atDepotPace = optimized(depot);',
-          'setFloodMode(true); heat(depot); const inFlood = optimized(depot);',
-          'setFloodMode(false); heat(after); const afterFlood = optimized(after);',
-          'process.stdout.write(JSON.stringify([atDepotPace, inFlood, afterFlood]));',
-        ].join('\n'),
-      );
-      const run = (env: NodeJS.ProcessEnv) => JSON.parse(execFileSync(process.execPath, ['--allow-natives-syntax', script, 'start'], { encoding: 'utf8', env: { ...process.env, ...env } })) as boolean[];
-      assert.deepEqual(run({}), [false, true, false]);
-      assert.deepEqual(run({ TKGW_V8_OPTIMIZER: 'always' }), [true, true, true]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const lines = () => [
+      `const { setFloodMode } = await import('${DIST}cli/v8-memory.js');`,
+      'const TURBOFANNED = 1 << 6;',
+      // two literals: closures of one literal share what V8 learnt about it
+      'const depot = (n) => { let s = 0; for (let i = 0; i < n; i++) s = (s * 31 + (i ^ (s >>> 3))) | 0; return s; };',
+      'const after = (n) => { let s = 1; for (let i = 0; i < n; i++) s = (s * 37 + (i ^ (s >>> 5))) | 0; return s; };',
+      'const heat = (f) => { let x = 0; for (let k = 0; k < 3000; k++) x ^= f(2000); return x; };',
+      'const optimized = (f) => (%GetOptimizationStatus(f) & TURBOFANNED) !== 0;',
+      'heat(depot); const atDepotPace = optimized(depot);',
+      'setFloodMode(true); heat(depot); const inFlood = optimized(depot);',
+      'setFloodMode(false); heat(after); const afterFlood = optimized(after);',
+      'process.stdout.write(JSON.stringify([atDepotPace, inFlood, afterFlood]));',
+    ];
+    const run = (env: NodeJS.ProcessEnv) => JSON.parse(probeStart(lines, ['--allow-natives-syntax'], env)) as boolean[];
+    assert.deepEqual(run({}), [false, true, false]);
+    assert.deepEqual(run({ TKGW_V8_OPTIMIZER: 'always' }), [true, true, true]);
   });
 
   it("`start` keeps the old generation's growth past the live heap to 30 %", () => {
     // Objects that live long enough to be promoted and then die, over a live heap of ~15 MB: the
     // gateway's per-report garbage. V8's own choice let the old space reach 84-88 MB here; with
     // the cap it stayed at 45-52 MB (live x 1.3 plus V8's minimum step).
-    const dir = mkdtempSync(join(tmpdir(), 'tkgw-v8-'));
-    try {
-      const script = join(dir, 'probe.mjs');
-      writeFileSync(
-        script,
-        [
-          "import v8 from 'node:v8';",
-          `await import('${new URL('../../dist/', import.meta.url).href}cli/v8-memory.js');`,
-          'const live = [];',
-          'for (let i = 0; i < 300000; i++) live.push({ i, s: `x${i}`, a: [i, i] });',
-          "const old = () => v8.getHeapSpaceStatistics().find((x) => x.space_name === 'old_space').space_size;",
-          'let max = 0; const ring = new Array(20000); let k = 0;',
-          'for (let round = 0; round < 400; round++) {',
-          '  for (let j = 0; j < 5000; j++) ring[k++ % ring.length] = { k, s: `y${k}`, b: [k] };',
-          '  max = Math.max(max, old());',
-          '}',
-          'globalThis.keep = live;',
-          'process.stdout.write(String(max));',
-        ].join('\n'),
+    const max = (env: NodeJS.ProcessEnv) =>
+      Number(
+        probeStart(
+          () => [
+            "import v8 from 'node:v8';",
+            `await import('${DIST}cli/v8-memory.js');`,
+            'const live = [];',
+            'for (let i = 0; i < 300000; i++) live.push({ i, s: `x${i}`, a: [i, i] });',
+            "const old = () => v8.getHeapSpaceStatistics().find((x) => x.space_name === 'old_space').space_size;",
+            'let max = 0; const ring = new Array(20000); let k = 0;',
+            'for (let round = 0; round < 400; round++) {',
+            '  for (let j = 0; j < 5000; j++) ring[k++ % ring.length] = { k, s: `y${k}`, b: [k] };',
+            '  max = Math.max(max, old());',
+            '}',
+            'globalThis.keep = live;',
+            'process.stdout.write(String(max));',
+          ],
+          [],
+          env,
+        ),
       );
-      const max = (env: NodeJS.ProcessEnv) => Number(execFileSync(process.execPath, [script, 'start'], { encoding: 'utf8', env: { ...process.env, ...env } }));
-      // the optimizer on, as under the flood this garbage stands for (it changes nothing here but speed)
-      const capped = max({ TKGW_V8_OPTIMIZER: 'always' });
-      assert.ok(capped <= 64 * 1024 * 1024, `old space reached ${(capped / 1048576).toFixed(1)} MB`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // the optimizer on, as under the flood this garbage stands for (it changes nothing here but speed)
+    const capped = max({ TKGW_V8_OPTIMIZER: 'always' });
+    assert.ok(capped <= 64 * 1024 * 1024, `old space reached ${(capped / 1048576).toFixed(1)} MB`);
   });
 
   it('keeps the young generation small after the store starts its checkpoint worker', () => {
     // Node 20 puts run-time V8 flags back when a worker thread starts; v8-memory sets them again
     // once any worker is up.
-    const dir = mkdtempSync(join(tmpdir(), 'tkgw-v8-'));
-    try {
-      const dist = new URL('../../dist/', import.meta.url).href;
-      const script = join(dir, 'probe.mjs');
-      writeFileSync(
-        script,
-        [
-          "import v8 from 'node:v8';",
-          `await import('${dist}cli/v8-memory.js');`,
-          `const { openStore } = await import('${dist}store/store.js');`,
-          `const { store } = openStore({ dataDir: ${JSON.stringify(join(dir, 'data'))}, quotaBytes: 1e9, synchronous: 'normal', groupCommitMs: 5, groupCommitMaxRows: 500, allowTmpfs: true, checkpointOn: 'worker' });`,
-          "store.checkpoint('PASSIVE');",
-          'await store.checkpointIdle();',
-          'let keep = [];',
-          'for (let i = 0; i < 2e6; i++) { keep.push({ i, s: String(i), b: [i] }); if (keep.length > 100000) keep = []; }',
-          "const s = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');",
-          'await store.close();',
-          'process.stdout.write(String(s.space_size));',
-        ].join('\n'),
-      );
-      // argv[2] is `start`, as for the gateway, so v8-memory chooses its flags.
-      const out = execFileSync(process.execPath, [script, 'start'], { encoding: 'utf8' });
-      assert.ok(Number(out) <= 4 * 1024 * 1024, `new space ${out} bytes`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const out = probeStart((dir) => [
+      "import v8 from 'node:v8';",
+      `await import('${DIST}cli/v8-memory.js');`,
+      `const { openStore } = await import('${DIST}store/store.js');`,
+      `const { store } = openStore({ dataDir: ${JSON.stringify(join(dir, 'data'))}, quotaBytes: 1e9, synchronous: 'normal', groupCommitMs: 5, groupCommitMaxRows: 500, allowTmpfs: true, checkpointOn: 'worker' });`,
+      "store.checkpoint('PASSIVE');",
+      'await store.checkpointIdle();',
+      'let keep = [];',
+      'for (let i = 0; i < 2e6; i++) { keep.push({ i, s: String(i), b: [i] }); if (keep.length > 100000) keep = []; }',
+      "const s = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');",
+      'await store.close();',
+      'process.stdout.write(String(s.space_size));',
+    ]);
+    assert.ok(Number(out) <= 4 * 1024 * 1024, `new space ${out} bytes`);
   });
 });
